@@ -1,0 +1,138 @@
+"""Stage 3 driver: run images + faces over many photos, in parallel, streaming results.
+
+Each worker process loads the models once (the embedder loads lazily and is pickled without
+them). A photo whose content was analysed before (same hash, same settings) is hashed but
+never decoded.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+from . import images
+from .errors import UnreadablePhoto
+from .faces import Embedder, Face
+
+
+@dataclass(frozen=True)
+class Job:
+    rel: str
+    path: Path
+    size: int
+    mtime_ns: int
+
+
+@dataclass
+class Analysis:
+    job: Job
+    hash: str | None = None
+    width: int = 0
+    height: int = 0
+    faces: list[Face] | None = None  # None: content already analysed (cached) or unreadable
+    error: str | None = None
+    cached: bool = False
+    seconds: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+
+def analyze_file(job: Job, embedder: Embedder, known: frozenset[str] = frozenset()) -> Analysis:
+    """Hash one photo and, unless its content is in `known`, find and embed its faces."""
+    result = Analysis(job)
+    try:
+        data = images.read_bytes(job.path)
+        result.hash = images.content_hash(data)
+        if result.hash in known:
+            result.cached = True
+            return result
+        image = images.open_image(data)
+        result.width, result.height = images.displayed_size(image)
+        scale = embedder.detection_scale(result.width, result.height)
+        decoded = images.decode(image, scale)
+        result.faces = embedder.faces(decoded)
+    except UnreadablePhoto as exc:
+        result.error = exc.reason
+    except MemoryError:
+        result.error = "not enough memory to process this photo"
+    return result
+
+
+_worker: dict = {}
+
+
+def _init_worker(embedder: Embedder, known: frozenset[str]) -> None:
+    # One BLAS/OpenMP thread per worker: the workers already use every core.
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except ImportError:  # pragma: no cover
+        pass
+    _worker["embedder"] = embedder
+    _worker["known"] = known
+
+
+def _run(job: Job) -> Analysis:
+    return analyze_file(job, _worker["embedder"], _worker["known"])
+
+
+def default_workers() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def analyze(jobs: Iterable[Job], embedder: Embedder, *, known: frozenset[str] = frozenset(),
+            workers: int | None = None) -> Iterator[Analysis]:
+    """Yield one Analysis per job, in completion order.
+
+    A photo that kills its worker process (a crash inside a native decoder) is retried alone
+    once; if it kills the worker again it is reported as unreadable and the run goes on.
+    """
+    workers = workers or default_workers()
+    jobs = list(jobs)
+    if workers <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            yield analyze_file(job, embedder, known)
+        return
+    suspects: list[Job] = []
+    yield from _pool_run(jobs, embedder, known, workers, suspects)
+    for job in suspects:  # each alone, so a crash names its photo
+        survivors: list[Job] = []
+        results = list(_pool_run([job], embedder, known, 1, survivors))
+        if results:
+            yield from results
+        else:
+            yield Analysis(job, error="crashed the image decoder (worker process died); "
+                                      "the file is probably damaged")
+
+
+def _pool_run(jobs: list[Job], embedder, known, workers, suspects: list[Job]):
+    queue = deque(jobs)
+    rest: list[Job] = []
+    ctx = get_context("forkserver")
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
+                             initargs=(embedder, known)) as pool:
+        running: dict = {}
+        try:
+            while queue or running:
+                while queue and len(running) < workers * 3:
+                    job = queue.popleft()
+                    running[pool.submit(_run, job)] = job
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    result = future.result()  # raises if the pool broke: job stays a suspect
+                    del running[future]
+                    yield result
+        except BrokenProcessPool:
+            suspects.extend(running.values())
+            rest = list(queue)
+    if rest:  # never started: run them in a fresh pool
+        yield from _pool_run(rest, embedder, known, workers, suspects)

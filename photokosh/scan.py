@@ -1,0 +1,108 @@
+"""Stage 1: walk the source folder and list candidate photos.
+
+The walk never follows a directory twice (symlink loops), lists each real file once (the same
+photo reachable through two symlinks), skips hidden entries and the output folder, and reports
+what it cannot use instead of failing.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image
+
+# Extensions Pillow registers, plus the HEIF family that pillow-heif adds. Files with other
+# extensions (videos, sidecars, Thumbs.db) are not photos and are passed over silently.
+_EXTRA = {".heic", ".heif", ".hif", ".avif"}
+
+
+def image_extensions() -> frozenset[str]:
+    Image.init()
+    return frozenset(ext.lower() for ext in Image.registered_extensions()) | _EXTRA
+
+
+@dataclass(frozen=True)
+class Candidate:
+    rel: str  # path relative to the source root, "/"-separated
+    path: Path
+    size: int
+    mtime_ns: int
+
+
+@dataclass
+class ScanResult:
+    photos: list[Candidate] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (rel, reason)
+    ignored: int = 0  # files that are not photos by their extension
+    aliases: list[tuple[str, str]] = field(default_factory=list)  # (rel, rel of the same file)
+
+
+def scan(source: Path, exclude: Iterable[Path] = ()) -> ScanResult:
+    """List the photos under `source`, sorted by relative path.
+
+    `exclude` folders (the output folder when it lies inside `source`) are not entered.
+    """
+    source = Path(source)
+    excluded = {_dir_key(p) for p in exclude if p.is_dir()}
+    exts = image_extensions()
+    result = ScanResult()
+    seen_dirs: set[tuple[int, int]] = set()
+    seen_files: dict[tuple[int, int], str] = {}
+    pending = [(source, "")]
+    while pending:
+        folder, prefix = pending.pop()
+        key = _dir_key(folder)
+        if key in seen_dirs or key in excluded:
+            continue
+        seen_dirs.add(key)
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            result.errors.append((prefix.rstrip("/") or ".", f"folder cannot be read: {_why(exc)}"))
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            rel = prefix + entry.name
+            try:
+                st = os.stat(entry.path)  # follows symlinks
+            except FileNotFoundError:
+                if entry.is_symlink():
+                    result.errors.append((rel, "broken symbolic link: its target does not exist"))
+                continue  # vanished since listing
+            except OSError as exc:
+                result.errors.append((rel, f"cannot be read: {_why(exc)}"))
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                pending.append((Path(entry.path), rel + "/"))
+                continue
+            if Path(entry.name).suffix.lower() not in exts:
+                result.ignored += 1
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                result.errors.append((rel, "not a regular file (a device, socket or pipe)"))
+                continue
+            file_key = (st.st_dev, st.st_ino)
+            if file_key in seen_files:
+                result.aliases.append((rel, seen_files[file_key]))
+                continue
+            seen_files[file_key] = rel
+            result.photos.append(Candidate(rel, Path(entry.path), st.st_size, st.st_mtime_ns))
+    result.photos.sort(key=lambda c: c.rel)
+    return result
+
+
+def _dir_key(path: Path) -> tuple[int, int]:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return (-1, -1)
+    return (st.st_dev, st.st_ino)
+
+
+def _why(exc: OSError) -> str:
+    return exc.strerror or str(exc)

@@ -1,0 +1,323 @@
+"""The run state: one SQLite database per output folder (OUT/.photokosh/state.db).
+
+It remembers what every source photo held (keyed by content hash and analysis settings, so
+moved and duplicate photos cost nothing), who every face belongs to, the people and their
+names, and every file photokosh created in OUT (so that only those are ever removed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import StateError
+from .faces import Face
+
+SCHEMA_VERSION = 1
+STATE_DIR = ".photokosh"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS photos (
+    path BLOB PRIMARY KEY, size INTEGER, mtime_ns INTEGER, hash TEXT, error TEXT,
+    added_run INTEGER);
+CREATE INDEX IF NOT EXISTS photos_hash ON photos(hash);
+CREATE TABLE IF NOT EXISTS analyses (
+    hash TEXT, key TEXT, width INTEGER, height INTEGER, error TEXT, PRIMARY KEY (hash, key));
+CREATE TABLE IF NOT EXISTS faces (
+    id INTEGER PRIMARY KEY, hash TEXT, key TEXT, idx INTEGER,
+    left INTEGER, top INTEGER, right INTEGER, bottom INTEGER, score REAL,
+    embedding BLOB, person TEXT, forgotten INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS faces_hash ON faces(hash, key);
+CREATE INDEX IF NOT EXISTS faces_person ON faces(person);
+CREATE TABLE IF NOT EXISTS people (
+    id TEXT PRIMARY KEY, num INTEGER UNIQUE, name TEXT, merged_into TEXT,
+    forgotten INTEGER NOT NULL DEFAULT 0, created_run INTEGER);
+CREATE TABLE IF NOT EXISTS outputs (
+    path BLOB PRIMARY KEY, source BLOB, kind TEXT, hash TEXT, size INTEGER,
+    mtime_ns INTEGER, ino INTEGER, done INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS refs (name TEXT, hash TEXT, PRIMARY KEY (name, hash));
+CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY, started REAL, finished REAL);
+"""
+
+
+def to_blob(rel: str) -> bytes:
+    """Relative paths may hold undecodable bytes (surrogate escapes): store the raw bytes."""
+    return rel.encode("utf-8", "surrogateescape")
+
+
+def from_blob(blob: bytes) -> str:
+    return bytes(blob).decode("utf-8", "surrogateescape")
+
+
+@dataclass
+class StoredFace:
+    id: int
+    hash: str
+    idx: int
+    box: tuple[int, int, int, int]
+    score: float
+    embedding: np.ndarray | None
+    person: str | None
+    forgotten: bool
+
+
+def state_dir(out: Path) -> Path:
+    return Path(out) / STATE_DIR
+
+
+def make_private_dir(path: Path) -> None:
+    """Folders holding biometric data are the owner's only (0700)."""
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
+
+
+class State:
+    """A connection to one output folder's state database."""
+
+    def __init__(self, out: Path, *, create: bool = True, readonly: bool = False):
+        folder = state_dir(out)
+        self.path = folder / "state.db"
+        if not self.path.exists():
+            if not create:
+                raise StateError(
+                    f"{out} holds no photokosh state (no {STATE_DIR}/state.db): "
+                    "run `photokosh sort PHOTOS -o OUT` first"
+                )
+            make_private_dir(folder)
+            fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
+            os.close(fd)
+        uri = f"file:{self.path}?mode=ro" if readonly else f"file:{self.path}"
+        self.db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
+        self.db.execute("PRAGMA busy_timeout=30000")
+        if not readonly:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            # WAL + NORMAL survives a killed process (only a power loss can drop the last commits).
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(_SCHEMA)
+            self._check_version()
+
+    @classmethod
+    def snapshot(cls, out: Path) -> State:
+        """An in-memory copy of the state (empty if there is none): a dry run works on it and
+        leaves every byte on disk as it was."""
+        self = cls.__new__(cls)
+        self.path = state_dir(out) / "state.db"
+        self.db = sqlite3.connect(":memory:", isolation_level=None)
+        if self.path.exists():
+            source = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+            try:
+                source.backup(self.db)
+            finally:
+                source.close()
+        self.db.executescript(_SCHEMA)
+        self._check_version()
+        return self
+
+    def _check_version(self) -> None:
+        row = self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        if row is None:
+            self.db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        elif int(row[0]) > SCHEMA_VERSION:
+            raise StateError(f"{self.path} was written by a newer photokosh: upgrade photokosh")
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # -- meta ------------------------------------------------------------------------------
+    def get_meta(self, key: str, default=None):
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return json.loads(row[0]) if row else default
+
+    def set_meta(self, key: str, value) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
+
+    def begin_run(self, started: float) -> int:
+        return self.db.execute("INSERT INTO runs(started) VALUES (?)", (started,)).lastrowid
+
+    def finish_run(self, run: int, finished: float) -> None:
+        self.db.execute("UPDATE runs SET finished=? WHERE id=?", (finished, run))
+
+    # -- photos ----------------------------------------------------------------------------
+    def photo_rows(self) -> dict[str, tuple[int, int, str | None, str | None, int]]:
+        """rel -> (size, mtime_ns, hash, error, added_run)."""
+        rows = self.db.execute("SELECT path, size, mtime_ns, hash, error, added_run FROM photos")
+        return {from_blob(p): (s, m, h, e, a) for p, s, m, h, e, a in rows}
+
+    def analysed(self, key: str) -> dict[str, tuple[int, int, str | None]]:
+        """hash -> (width, height, error) of every content analysed under `key`."""
+        rows = self.db.execute("SELECT hash, width, height, error FROM analyses WHERE key=?", (key,))
+        return {h: (w, ht, e) for h, w, ht, e in rows}
+
+    def put_photo(self, rel: str, size: int, mtime_ns: int, hash_: str | None,
+                  error: str | None, added_run: int) -> None:
+        self.db.execute(
+            "INSERT INTO photos VALUES (?,?,?,?,?,?) ON CONFLICT(path) DO UPDATE SET "
+            "size=excluded.size, mtime_ns=excluded.mtime_ns, hash=excluded.hash, "
+            "error=excluded.error",
+            (to_blob(rel), size, mtime_ns, hash_, error, added_run),
+        )
+
+    def drop_photos(self, rels: Iterable[str]) -> None:
+        self.db.executemany("DELETE FROM photos WHERE path=?", [(to_blob(r),) for r in rels])
+
+    def put_analysis(self, hash_: str, key: str, width: int, height: int,
+                     faces: list[Face], error: str | None) -> None:
+        """Store what one content holds under `key`, carrying people and erasures over from
+        an analysis of the same content under other settings (matched by box overlap)."""
+        old = self.faces_of(hash_, other_than=key)
+        self.db.execute("DELETE FROM faces WHERE hash=? AND key=?", (hash_, key))
+        for idx, face in enumerate(faces):
+            person, forgotten = _inherit(face.box, old)
+            self.db.execute(
+                "INSERT INTO faces(hash,key,idx,left,top,right,bottom,score,embedding,person,"
+                "forgotten) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (hash_, key, idx, *face.box, face.score,
+                 None if forgotten else face.embedding.astype(np.float32).tobytes(),
+                 person, int(forgotten)),
+            )
+        self.db.execute("DELETE FROM faces WHERE hash=? AND key<>?", (hash_, key))
+        self.db.execute("DELETE FROM analyses WHERE hash=? AND key<>?", (hash_, key))
+        self.db.execute("INSERT OR REPLACE INTO analyses VALUES (?,?,?,?,?)",
+                        (hash_, key, width, height, error))
+
+    def faces_of(self, hash_: str, other_than: str | None = None) -> list[StoredFace]:
+        sql = "SELECT * FROM faces WHERE hash=?"
+        args: tuple = (hash_,)
+        if other_than is not None:
+            sql += " AND key<>?"
+            args += (other_than,)
+        return [_face(r) for r in self.db.execute(sql + " ORDER BY idx", args)]
+
+    def current_faces(self, key: str) -> list[StoredFace]:
+        """Faces of every photo now in the source, analysed under `key`, in a stable order."""
+        rows = self.db.execute(
+            "SELECT * FROM faces WHERE key=? AND hash IN (SELECT hash FROM photos) "
+            "ORDER BY hash, idx", (key,))
+        return [_face(r) for r in rows]
+
+    def set_persons(self, assignments: Iterable[tuple[int, str | None]]) -> None:
+        self.db.executemany("UPDATE faces SET person=? WHERE id=?",
+                            [(p, f) for f, p in assignments])
+
+    def prune(self) -> None:
+        """Forget contents no source photo has any more (their faces and embeddings)."""
+        kept = ("(SELECT hash FROM photos WHERE hash IS NOT NULL "
+                "UNION SELECT hash FROM refs)")
+        self.db.execute(f"DELETE FROM faces WHERE hash NOT IN {kept}")
+        self.db.execute(f"DELETE FROM analyses WHERE hash NOT IN {kept}")
+
+    # -- people ----------------------------------------------------------------------------
+    def people(self, include_gone: bool = False) -> list[dict]:
+        sql = "SELECT id, num, name, merged_into, forgotten, created_run FROM people"
+        if not include_gone:
+            sql += " WHERE merged_into IS NULL AND forgotten=0"
+        keys = ("id", "num", "name", "merged_into", "forgotten", "created_run")
+        return [dict(zip(keys, r)) for r in self.db.execute(sql + " ORDER BY num")]
+
+    def next_person_number(self) -> int:
+        row = self.db.execute("SELECT MAX(num) FROM people").fetchone()
+        number = (row[0] or 0) + 1
+        # ids are never reused, even after the people that had them were removed by hand
+        return max(number, int(self.get_meta("next_person", 1)))
+
+    def add_person(self, num: int, run: int, name: str | None = None) -> str:
+        pid = f"person_{num:03d}"
+        self.db.execute("INSERT INTO people(id, num, name, created_run) VALUES (?,?,?,?)",
+                        (pid, num, name, run))
+        self.set_meta("next_person", num + 1)
+        return pid
+
+    def set_name(self, pid: str, name: str | None) -> None:
+        self.db.execute("UPDATE people SET name=? WHERE id=?", (name, pid))
+
+    def merge(self, source: str, target: str) -> None:
+        self.db.execute("UPDATE faces SET person=? WHERE person=?", (target, source))
+        self.db.execute("UPDATE people SET merged_into=? WHERE id=?", (target, source))
+        self.db.execute("UPDATE people SET merged_into=? WHERE merged_into=?", (target, source))
+
+    def forget(self, pid: str) -> list[int]:
+        """Erase a person's embeddings; their faces stay as boxes marked forgotten so the same
+        photos never bring them back. Returns the ids of the erased faces."""
+        ids = [r[0] for r in self.db.execute("SELECT id FROM faces WHERE person=?", (pid,))]
+        self.db.execute("UPDATE faces SET embedding=NULL, forgotten=1, person=NULL "
+                        "WHERE person=?", (pid,))
+        self.db.execute("UPDATE people SET forgotten=1, name=NULL WHERE id=?", (pid,))
+        return ids
+
+    # -- outputs ---------------------------------------------------------------------------
+    def outputs(self) -> dict[str, Output]:
+        """Every file photokosh created (or was about to create) in OUT, by relative path."""
+        rows = self.db.execute(
+            "SELECT path, source, kind, hash, size, mtime_ns, ino, done FROM outputs")
+        return {from_blob(p): Output(from_blob(s), k, h, sz, m, i, bool(d))
+                for p, s, k, h, sz, m, i, d in rows}
+
+    def plan_outputs(self, items: Iterable[tuple[str, str, str, str]], when_ns: int) -> None:
+        """Record (out rel, source rel, kind, hash) before the files are written: a crash in
+        between leaves a pending row, never an unaccounted file."""
+        self.db.executemany(
+            "INSERT OR REPLACE INTO outputs(path, source, kind, hash, mtime_ns, done) "
+            "VALUES (?,?,?,?,?,0)",
+            [(to_blob(p), to_blob(s), k, h, when_ns) for p, s, k, h in items])
+
+    def done_outputs(self, items: Iterable[tuple[str, int, int, int]]) -> None:
+        self.db.executemany(
+            "UPDATE outputs SET size=?, mtime_ns=?, ino=?, done=1 WHERE path=?",
+            [(s, m, i, to_blob(p)) for p, s, m, i in items])
+
+    def drop_outputs(self, rels: Iterable[str]) -> None:
+        self.db.executemany("DELETE FROM outputs WHERE path=?", [(to_blob(r),) for r in rels])
+
+
+@dataclass
+class Output:
+    source: str
+    kind: str  # "photo" (copy or link of the source) or "blur" (blurred copy)
+    hash: str | None
+    size: int | None
+    mtime_ns: int | None  # for a pending row: when it was planned
+    ino: int | None
+    done: bool
+
+
+def _face(row) -> StoredFace:
+    fid, hash_, _key, idx, left, top, right, bottom, score, emb, person, forgotten = row
+    embedding = None if emb is None else np.frombuffer(emb, dtype=np.float32)
+    return StoredFace(fid, hash_, idx, (left, top, right, bottom), score, embedding, person,
+                      bool(forgotten))
+
+
+def _inherit(box, old: list[StoredFace]) -> tuple[str | None, bool]:
+    best, best_iou = None, 0.5
+    for face in old:
+        iou = box_iou(box, face.box)
+        if iou >= best_iou:
+            best, best_iou = face, iou
+    return (best.person, best.forgotten) if best else (None, False)
+
+
+def box_iou(a, b) -> float:
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    inter = w * h
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
