@@ -1,0 +1,118 @@
+"""File operations that never leave a half-written file and never replace a stranger's file."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+from .state import STATE_DIR
+
+TMP_DIR = f"{STATE_DIR}/tmp"
+
+
+class Occupied(Exception):
+    """The destination exists and photokosh did not create it."""
+
+
+def tmp_dir(out: Path) -> Path:
+    return Path(out) / TMP_DIR
+
+
+def clean_tmp(out: Path) -> int:
+    """Remove what a killed run left in OUT/.photokosh/tmp (only photokosh writes there)."""
+    folder = tmp_dir(out)
+    if not folder.is_dir():
+        return 0
+    count = 0
+    for entry in os.scandir(folder):
+        try:
+            os.unlink(entry.path)
+            count += 1
+        except OSError:
+            pass
+    return count
+
+
+def publish(tmp: Path, dest: Path) -> None:
+    """Move a complete temporary file to `dest` atomically, refusing to replace anything."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(tmp, dest)  # fails if dest exists: no check-then-act race
+    except FileExistsError as exc:
+        os.unlink(tmp)
+        raise Occupied(str(dest)) from exc
+    except OSError:
+        # file systems without hard links: check, then rename
+        if os.path.lexists(dest):
+            os.unlink(tmp)
+            raise Occupied(str(dest)) from None
+        os.replace(tmp, dest)
+        return
+    os.unlink(tmp)
+
+
+def new_tmp(out: Path, suffix: str = "") -> Path:
+    folder = tmp_dir(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{uuid.uuid4().hex}{suffix}"
+
+
+def place(source: Path, dest: Path, out: Path, how: str) -> None:
+    """Put `source` at `dest` as a copy (bytes and timestamps kept), hard link or symlink."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if how == "hard":
+        try:
+            os.link(source, dest)
+            return
+        except FileExistsError as exc:
+            raise Occupied(str(dest)) from exc
+        except OSError:
+            pass  # another device or no hard links: fall back to a copy
+    elif how == "sym":
+        try:
+            os.symlink(os.path.abspath(source), dest)
+        except FileExistsError as exc:
+            raise Occupied(str(dest)) from exc
+        return
+    tmp = new_tmp(out)
+    try:
+        shutil.copyfile(source, tmp)  # copy_file_range/sendfile where the kernel has them
+        shutil.copystat(source, tmp)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    publish(tmp, dest)
+
+
+def fingerprint(path: Path) -> tuple[int, int, int] | None:
+    """(size, mtime_ns, inode) of the entry itself (links not followed), None if absent."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def fingerprint_followed(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def remove(path: Path, stop: Path) -> None:
+    """Unlink a file photokosh made, then the folders it leaves empty, up to `stop`."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    parent = path.parent
+    while parent != stop and stop in parent.parents:
+        try:
+            os.rmdir(parent)  # only succeeds on an empty folder
+        except OSError:
+            break
+        parent = parent.parent

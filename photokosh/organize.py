@@ -1,0 +1,194 @@
+"""Stage 5: lay the photos out in OUT and bring OUT in line with that layout.
+
+The layout is computed from the catalogue alone; syncing compares it with the files photokosh
+recorded as its own and adds, moves, replaces or removes only those. A file in OUT that
+photokosh did not create is never touched: a layout entry that would land on it is reported.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import blur, fsutil, images
+from .state import Output, State
+
+UNKNOWN = "unknown"
+NO_FACES = "no_faces"
+BLURRED = "blurred"
+
+
+@dataclass
+class Placed:
+    """What one source photo contributes to the layout."""
+
+    rel: str
+    hash: str
+    folders: list[str]  # person folders, or [UNKNOWN] / [NO_FACES]
+    boxes: list[tuple[int, int, int, int]]  # every detected face, for blurring
+
+
+@dataclass(frozen=True)
+class Target:
+    source: str
+    kind: str  # "photo" or "blur"
+    hash: str
+
+
+@dataclass
+class Changes:
+    add: dict[str, Target] = field(default_factory=dict)
+    move: dict[str, str] = field(default_factory=dict)  # new rel -> old rel
+    remove: list[str] = field(default_factory=list)
+    adopt: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # pending rows found done
+    forget: list[str] = field(default_factory=list)  # records of files the user changed
+    conflicts: list[tuple[str, str]] = field(default_factory=list)  # (out rel, reason)
+
+
+def layout(photos: list[Placed], blurred: bool) -> dict[str, Target]:
+    """out rel -> what belongs there."""
+    wanted: dict[str, Target] = {}
+    for photo in photos:
+        for folder in photo.folders:
+            wanted[f"{folder}/{photo.rel}"] = Target(photo.rel, "photo", photo.hash)
+        if blurred:
+            wanted[f"{BLURRED}/{blur.output_name(photo.rel)}"] = Target(photo.rel, "blur",
+                                                                        photo.hash)
+    return wanted
+
+
+def plan(wanted: dict[str, Target], recorded: dict[str, Output], out: Path,
+         source: Path) -> Changes:
+    """Compare the layout with what photokosh recorded as its own files in OUT."""
+    changes = Changes()
+    ours: dict[str, Output] = {}
+    for rel, rec in recorded.items():
+        actual = fsutil.fingerprint(out / rel)
+        if rec.done:
+            if actual is None or not _same(rec, actual):
+                changes.forget.append(rel)  # gone, or changed by the user: no longer ours
+                continue
+        else:
+            if actual is None or not _adoptable(rec, actual, source, out / rel):
+                changes.forget.append(rel)
+                continue
+            changes.adopt[rel] = actual
+        ours[rel] = rec
+    spare: dict[tuple[str, str], list[str]] = {}
+    for rel, rec in sorted(ours.items()):
+        target = wanted.get(rel)
+        if target is None or target.hash != rec.hash or target.kind != rec.kind:
+            spare.setdefault((rec.hash, rec.kind), []).append(rel)
+    for rel, target in sorted(wanted.items()):
+        rec = ours.get(rel)
+        if rec is not None and rec.hash == target.hash and rec.kind == target.kind:
+            continue
+        if rec is None and fsutil.fingerprint(out / rel) is not None:
+            changes.conflicts.append((rel, "a file photokosh did not create is in the way; "
+                                           "it was left untouched: move it to make room"))
+            continue
+        reusable = spare.get((target.hash, target.kind))
+        if reusable and rec is None:
+            changes.move[rel] = reusable.pop()
+        else:
+            changes.add[rel] = target
+    moved = set(changes.move.values())
+    changes.remove = sorted(r for group in spare.values() for r in group if r not in moved)
+    return changes
+
+
+def apply(changes: Changes, *, state: State, source: Path, out: Path, link: str,
+          boxes: dict[str, list], workers: int = 1,
+          progress: Callable[[int], None] | None = None) -> list[tuple[str, str]]:
+    """Carry out `changes`. Returns (out rel, reason) for what could not be written."""
+    failures = list(changes.conflicts)
+    with state.transaction():
+        state.done_outputs((rel, *fp) for rel, fp in changes.adopt.items())
+        state.drop_outputs(changes.forget)
+    # removals first, then moves, then additions, so that every path is free when needed
+    for rel in changes.remove:
+        fsutil.remove(out / rel, out)
+    state.drop_outputs(changes.remove)
+    recorded = state.outputs()
+    for new, old in changes.move.items():
+        rec = recorded[old]
+        dest = out / new
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        state.plan_outputs([(new, rec.source, rec.kind, rec.hash)], time.time_ns())
+        try:
+            fsutil.publish(out / old, dest)  # link + unlink: a rename that never clobbers
+        except fsutil.Occupied:
+            failures.append((new, "a file photokosh did not create is in the way"))
+            continue
+        fsutil.remove(out / old, out)
+        with state.transaction():
+            state.drop_outputs([old])
+            state.done_outputs([(new, *fsutil.fingerprint(dest))])
+        if progress:
+            progress(1)
+    items = sorted(changes.add.items())
+    for start in range(0, len(items), 200):
+        batch = items[start:start + 200]
+        state.plan_outputs(((r, t.source, t.kind, t.hash) for r, t in batch), time.time_ns())
+        with ThreadPoolExecutor(max(1, workers)) as pool:
+            results = list(pool.map(
+                lambda item: _write(item[0], item[1], source, out, link, boxes), batch))
+        done = []
+        for (rel, _), error in zip(batch, results):
+            if error:
+                failures.append((rel, error))
+            else:
+                done.append((rel, *fsutil.fingerprint(out / rel)))
+        with state.transaction():
+            state.done_outputs(done)
+            state.drop_outputs(rel for (rel, _), error in zip(batch, results) if error)
+        if progress:
+            progress(len(batch))
+    return failures
+
+
+def _write(rel: str, target: Target, source: Path, out: Path, link: str,
+           boxes: dict[str, list]) -> str | None:
+    dest = out / rel
+    try:
+        if target.kind == "photo":
+            fsutil.place(source / target.source, dest, out, link)
+        else:
+            data = images.read_bytes(source / target.source)
+            tmp = fsutil.new_tmp(out, Path(rel).suffix)
+            try:
+                blur.write_blurred(data, boxes.get(target.hash, []), target.source, tmp)
+                tmp.chmod(0o600)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+            fsutil.publish(tmp, dest)
+    except fsutil.Occupied:
+        return "a file photokosh did not create is in the way; it was left untouched"
+    except images.UnreadablePhoto as exc:
+        return f"could not be copied: {exc.reason}"
+    except OSError as exc:
+        return f"could not be written: {exc.strerror or exc}"
+    return None
+
+
+def _same(rec: Output, actual: tuple[int, int, int]) -> bool:
+    return (rec.size, rec.mtime_ns, rec.ino) == actual
+
+
+def _adoptable(rec: Output, actual: tuple[int, int, int], source: Path, path: Path) -> bool:
+    """A pending row whose file exists: a run was killed between writing and recording it.
+    Files appear at their final name only when complete, so the file is ours if it is what
+    photokosh would have put there."""
+    if rec.kind == "blur":
+        return rec.mtime_ns is not None and actual[1] >= rec.mtime_ns  # made after planning
+    original = fsutil.fingerprint_followed(source / rec.source)
+    if original is None:
+        return False
+    if path.is_symlink():
+        return os.readlink(path) == os.path.abspath(source / rec.source)
+    return actual[:2] == original[:2] or actual[2] == original[2]  # copy, or hard link
