@@ -106,7 +106,7 @@ class DlibEmbedder:
             found = [(d.rect, d.confidence) for d in detector(pixels, self.upsample)]
         else:
             rects, scores, _ = detector.run(pixels, self.upsample, 0.0)
-            found = list(zip(rects, scores))
+            found = list(zip(rects, scores, strict=True))
         h, w = pixels.shape[:2]
         back = 1.0 / photo.scale
         result = []

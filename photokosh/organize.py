@@ -138,14 +138,14 @@ def apply(changes: Changes, *, state: State, source: Path, out: Path, link: str,
             results = list(pool.map(
                 lambda item: _write(item[0], item[1], source, out, link, boxes), batch))
         done = []
-        for (rel, _), error in zip(batch, results):
+        for (rel, _), error in zip(batch, results, strict=True):
             if error:
                 failures.append((rel, error))
             else:
                 done.append((rel, *fsutil.fingerprint(out / rel)))
         with state.transaction():
             state.done_outputs(done)
-            state.drop_outputs(rel for (rel, _), error in zip(batch, results) if error)
+            state.drop_outputs(rel for (rel, _), error in zip(batch, results, strict=True) if error)
         if progress:
             progress(len(batch))
     return failures

@@ -162,7 +162,8 @@ class State:
 
     def analysed(self, key: str) -> dict[str, tuple[int, int, str | None]]:
         """hash -> (width, height, error) of every content analysed under `key`."""
-        rows = self.db.execute("SELECT hash, width, height, error FROM analyses WHERE key=?", (key,))
+        rows = self.db.execute(
+            "SELECT hash, width, height, error FROM analyses WHERE key=?", (key,))
         return {h: (w, ht, e) for h, w, ht, e in rows}
 
     def put_photo(self, rel: str, size: int, mtime_ns: int, hash_: str | None,
@@ -229,7 +230,7 @@ class State:
         if not include_gone:
             sql += " WHERE merged_into IS NULL AND forgotten=0"
         keys = ("id", "num", "name", "merged_into", "forgotten", "created_run")
-        return [dict(zip(keys, r)) for r in self.db.execute(sql + " ORDER BY num")]
+        return [dict(zip(keys, r, strict=True)) for r in self.db.execute(sql + " ORDER BY num")]
 
     def next_person_number(self) -> int:
         row = self.db.execute("SELECT MAX(num) FROM people").fetchone()

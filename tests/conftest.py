@@ -5,7 +5,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from fakes import FakeEmbedder
 
 SHARED_PHOTOS = Path(os.environ.get(

@@ -1,0 +1,95 @@
+"""What users do to people after a run: list, name, merge, forget. Each change goes to the
+state first and then OUT is brought in line with it (no detection is re-run)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import PhotokoshError, UnknownPerson
+from .lock import run_lock
+from .names import clean_name, folder_name
+from .pipeline import SortResult, load_catalog, refresh_output
+from .state import State
+
+
+def list_people(out: Path) -> list[dict]:
+    """Every person in OUT: id, name, folder, photo and face counts, most photos first."""
+    catalog = load_catalog(out)
+    return [{"id": p.id, "name": p.name, "folder": p.folder, "photo_count": len(p.photos),
+             "face_count": p.face_count, **p.cohesion} for p in catalog.people]
+
+
+def name_person(out: Path, person: str, name: str) -> SortResult:
+    """Give `person` a name; their folder becomes the (sanitised) name on this and every
+    later run."""
+    display = clean_name(name)
+    if folder_name(display) is None:
+        raise PhotokoshError(f"{name!r} has no characters usable in a folder name: "
+                             "choose another name")
+    with _state(out) as state:
+        pid = _resolve(state, person)
+        with state.transaction():
+            state.set_name(pid, display)
+    return refresh_output(out)
+
+
+def merge_people(out: Path, source: str, target: str, force: bool = False) -> SortResult:
+    """Make `source` part of `target` (who keeps their id and name), for good."""
+    with _state(out) as state:
+        src, dst = _resolve(state, source), _resolve(state, target)
+        if src == dst:
+            raise PhotokoshError(f"{source} and {target} are the same person already")
+        together = state.db.execute(
+            "SELECT COUNT(*) FROM (SELECT hash FROM faces WHERE person=? INTERSECT "
+            "SELECT hash FROM faces WHERE person=?)", (src, dst)).fetchone()[0]
+        if together and not force:
+            raise PhotokoshError(
+                f"{src} and {dst} appear side by side in {together} photo(s), so they look like "
+                "two people; add --force to merge them anyway")
+        with state.transaction():
+            names = {p["id"]: p["name"] for p in state.people()}
+            if not names.get(dst) and names.get(src):
+                state.set_name(dst, names[src])
+            state.merge(src, dst)
+    return refresh_output(out)
+
+
+def forget_person(out: Path, person: str) -> SortResult:
+    """Erase a person: their embeddings, thumbnails and folder go, and the same photos never
+    bring them back (the way to honour an erasure request)."""
+    with _state(out) as state:
+        pid = _resolve(state, person)
+        with state.transaction():
+            face_ids = state.forget(pid)
+    thumbs = Path(out) / ".photokosh" / "thumbs"
+    for fid in face_ids:
+        (thumbs / f"{fid}.jpg").unlink(missing_ok=True)
+    return refresh_output(out)
+
+
+class _state:
+    def __init__(self, out: Path):
+        self.out = Path(out)
+
+    def __enter__(self) -> State:
+        self.lock = run_lock(self.out)
+        self.lock.__enter__()
+        self.state = State(self.out, create=False)
+        return self.state
+
+    def __exit__(self, *exc):
+        self.state.close()
+        self.lock.__exit__(*exc)
+
+
+def _resolve(state: State, person: str) -> str:
+    """A person by id (person_003, or just 3) or by exact name."""
+    people = state.people()
+    for p in people:
+        if p["id"] == person or (person.isdigit() and p["num"] == int(person)):
+            return p["id"]
+    named = [p["id"] for p in people if p["name"] and p["name"] == clean_name(person)]
+    if len(named) == 1:
+        return named[0]
+    raise UnknownPerson(f"no person {person!r} in this output folder: "
+                        "`photokosh people OUT` lists them")

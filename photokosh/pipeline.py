@@ -1,0 +1,336 @@
+"""`sort_photos`: the whole run, stage after stage, resumable at any point.
+
+scan -> analyze (images + faces, cached by content) -> identify (cluster into people that keep
+their ids) -> organize (sync OUT) -> report. Every stage commits what it finished to the state,
+so a killed run loses nothing and the next run picks up where it stopped.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from . import fsutil, organize
+from .analyze import Job, analyze, default_workers
+from .cluster import DEFAULT_SETTINGS, ClusterSettings, person_cohesion
+from .errors import PhotokoshError
+from .faces import DlibEmbedder, Embedder
+from .identify import identify
+from .known import load_references, name_people
+from .lock import run_lock
+from .names import unique_folders
+from .report import Catalog, FaceEntry, PersonEntry, PhotoEntry, build, write_json
+from .scan import ScanResult, scan
+from .state import State
+
+Progress = Callable[[str, int, int], None]  # (stage, done so far, total)
+
+
+@dataclass
+class SortOptions:
+    model: str = "hog"
+    upsample: int = 1
+    eps: float = DEFAULT_SETTINGS.eps
+    min_samples: int = DEFAULT_SETTINGS.min_samples
+    min_photos: int = 1
+    link: str = "copy"  # copy | hard | sym
+    blur: bool = False
+    workers: int | None = None
+    dry_run: bool = False
+    known: str | None = None  # folder of reference photos: KNOWN/<name>/*.jpg
+
+    def cluster_settings(self) -> ClusterSettings:
+        return replace(DEFAULT_SETTINGS, eps=self.eps, min_samples=self.min_samples)
+
+
+@dataclass
+class SortResult:
+    report: dict
+    catalog: Catalog
+    changes: organize.Changes
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+
+def default_output(source: Path) -> Path:
+    """A sibling of the photo folder, never inside it."""
+    source = Path(source).resolve()
+    return source.with_name(f"{source.name}-sorted")
+
+
+def sort_photos(source: Path, out: Path | None = None, options: SortOptions | None = None, *,
+                embedder: Embedder | None = None, progress: Progress | None = None) -> SortResult:
+    """Sort the photos under `source` into person folders under `out` and return the report.
+
+    Raises PhotokoshError (or a subclass: LockedError) when the run cannot go on; files that
+    cannot be used are skipped and listed in the report instead.
+    """
+    started = time.time()
+    options = options or SortOptions()
+    source = Path(source).resolve()
+    out = Path(out).resolve() if out else default_output(source)
+    if out == source:
+        raise PhotokoshError("the output folder must not be the photo folder itself: "
+                             "choose another -o OUT")
+    embedder = embedder or DlibEmbedder(options.model, options.upsample)
+    workers = options.workers or default_workers()
+    notify = progress or (lambda stage, done, total: None)
+    if options.dry_run:
+        state = State.snapshot(out)
+        guard = nullcontext()
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        guard = run_lock(out)
+    with guard:
+        if not options.dry_run:
+            state = State(out)
+            fsutil.clean_tmp(out)
+        try:
+            return _run(source, out, options, embedder, workers, state, notify, started)
+        finally:
+            state.close()
+
+
+def _run(source, out, options, embedder, workers, state: State, notify, started) -> SortResult:
+    run = state.begin_run(started)
+    inventory = update_analyses(source, state, embedder, workers, run, notify,
+                                exclude=[out] if source in out.parents else [])
+    notify("cluster", 0, 1)
+    _identify(state, embedder.key, options, run)
+    notify("cluster", 1, 1)
+    scanned = inventory.scanned
+    errors = list(scanned.errors)
+    if options.known:
+        references, problems = load_references(Path(options.known), state, embedder, workers)
+        errors += problems
+        name_people(state, embedder.key, references)
+    state.set_meta("last_run", {
+        "source": str(source), "key": embedder.key, "options": asdict(options), "run": run,
+        "scan_errors": errors, "aliases": scanned.aliases, "ignored": scanned.ignored})
+    catalog = _catalog(state, source, out, run)
+    catalog.reused = inventory.reused
+    catalog.analysed = inventory.analysed
+    return _finish(state, catalog, options, workers, run, started, notify)
+
+
+@dataclass
+class Inventory:
+    scanned: ScanResult
+    reused: int  # photos whose faces came from the state
+    analysed: int  # photos decoded and run through the face model
+
+
+def update_analyses(source: Path, state: State, embedder: Embedder, workers: int, run: int,
+                    notify: Progress, exclude: list[Path]) -> Inventory:
+    """Scan `source` and bring the state's photos and faces up to date: new and changed
+    photos are analysed, unchanged ones (same size and mtime) are not even read, and photos
+    gone from the source are dropped."""
+    key = embedder.key
+    scanned = scan(source, exclude=exclude)
+    rows = state.photo_rows()
+    analysed = state.analysed(key)
+    jobs, reused = [], 0
+    for c in scanned.photos:
+        row = rows.get(c.rel)
+        if row and row[0] == c.size and row[1] == c.mtime_ns and row[2] in analysed:
+            reused += 1
+            continue
+        jobs.append(Job(c.rel, c.path, c.size, c.mtime_ns))
+    present = {c.rel for c in scanned.photos}
+    vanished = {rel: row for rel, row in rows.items() if rel not in present}
+    first_seen = {row[2]: row[4] for row in vanished.values() if row[2]}  # moved photos
+    cached = _analyse(jobs, embedder, frozenset(analysed), workers, state, key, run,
+                      first_seen, notify)
+    with state.transaction():
+        state.drop_photos(vanished)
+        state.prune()
+    return Inventory(scanned, reused + cached, len(jobs) - cached)
+
+
+def refresh_output(out: Path, *, progress: Progress | None = None) -> SortResult:
+    """Bring OUT and its report in line with the state, without scanning or detecting:
+    after a person is named, merged or forgotten."""
+    started = time.time()
+    out = Path(out).resolve()
+    with run_lock(out):
+        state = State(out, create=False)
+        try:
+            last = state.get_meta("last_run")
+            if last is None:
+                raise PhotokoshError(f"{out} has no finished run: run `photokosh sort` first")
+            options = SortOptions(**last["options"])
+            catalog = _catalog(state, Path(last["source"]), out, last["run"])
+            catalog.reused = len(catalog.photos)
+            notify = progress or (lambda stage, done, total: None)
+            return _finish(state, catalog, options, options.workers or default_workers(),
+                           None, started, notify)
+        finally:
+            state.close()
+
+
+def load_catalog(out: Path) -> Catalog:
+    """What the last run found, from the state alone."""
+    out = Path(out).resolve()
+    state = State(out, create=False)
+    try:
+        last = state.get_meta("last_run")
+        if last is None:
+            raise PhotokoshError(f"{out} has no finished run: run `photokosh sort` first")
+        return _catalog(state, Path(last["source"]), out, last["run"])
+    finally:
+        state.close()
+
+
+def _finish(state: State, catalog: Catalog, options: SortOptions, workers: int, run,
+            started: float, notify: Progress) -> SortResult:
+    source, out = catalog.source, catalog.output
+    placed = _placements(catalog)
+    wanted = organize.layout(placed, options.blur)
+    changes = organize.plan(wanted, state.outputs(), out, source)
+    failures: list[tuple[str, str]] = []
+    if not options.dry_run:
+        boxes = {p.hash: [f.box for f in p.faces] for p in catalog.photos if p.hash}
+        total = len(changes.add) + len(changes.move)
+        done = [0]
+
+        def advance(n: int) -> None:
+            done[0] += n
+            notify("organize", done[0], total)
+
+        failures = organize.apply(changes, state=state, source=source, out=out,
+                                  link=options.link, boxes=boxes, workers=workers,
+                                  progress=advance)
+    catalog.errors.extend((f"OUT/{rel}", reason) for rel, reason in failures)
+    report = build(catalog, time.time() - started)
+    if not options.dry_run:
+        if run is not None:
+            state.finish_run(run, time.time())
+        write_json(out / "report.json", report)
+    return SortResult(report, catalog, changes, failures)
+
+
+def _analyse(jobs, embedder, known, workers, state: State, key, run, first_seen, notify):
+    """Analyse `jobs`, committing results in small batches. Returns how many photos turned
+    out to hold content analysed before (moved or duplicated photos)."""
+    batch, last, cached = [], time.monotonic(), 0
+
+    def flush():
+        with state.transaction():
+            for r in batch:
+                j = r.job
+                if r.hash and not r.cached:
+                    state.put_analysis(r.hash, key, r.width, r.height, r.faces or [], r.error)
+                state.put_photo(j.rel, j.size, j.mtime_ns, r.hash,
+                                None if r.hash else r.error, first_seen.get(r.hash, run))
+        batch.clear()
+
+    notify("faces", 0, len(jobs))
+    for n, result in enumerate(analyze(jobs, embedder, known=known, workers=workers), 1):
+        batch.append(result)
+        cached += result.cached
+        if len(batch) >= 64 or time.monotonic() - last > 2.0:
+            flush()
+            last = time.monotonic()
+        notify("faces", n, len(jobs))
+    flush()
+    return cached
+
+
+def _identify(state: State, key: str, options: SortOptions, run: int) -> None:
+    faces = state.current_faces(key)
+    per_hash = Counter(row[2] for row in state.photo_rows().values() if row[2])
+    found = identify(faces, per_hash, options.cluster_settings(), options.min_photos)
+    with state.transaction():
+        state.set_persons(found.joined.items())
+        number = state.next_person_number()
+        for members in found.new_people:
+            pid = state.add_person(number, run)
+            number += 1
+            state.set_persons((fid, pid) for fid in members)
+
+
+def _catalog(state: State, source: Path, out: Path, run: int | None) -> Catalog:
+    last = state.get_meta("last_run")
+    key = last["key"]
+    rows = state.photo_rows()
+    analysed = state.analysed(key)
+    faces_by_hash: dict[str, list] = defaultdict(list)
+    for face in state.current_faces(key):
+        faces_by_hash[face.hash].append(face)
+    photos = []
+    errors = [tuple(e) for e in last["scan_errors"]]
+    for rel in sorted(rows):
+        size, mtime, hash_, error, added = rows[rel]
+        info = analysed.get(hash_) if hash_ else None
+        if info is None or info[2]:
+            errors.append((rel, (info[2] if info else error) or "not analysed"))
+            continue
+        entries = [FaceEntry(f.id, f.box, f.score, f.person, f.forgotten)
+                   for f in faces_by_hash.get(hash_, [])]
+        photos.append(PhotoEntry(rel, hash_, info[0], info[1], entries, added == run))
+    people = _people(state, photos, faces_by_hash)
+    o = last["options"]
+    settings = {"model": o["model"], "upsample": o["upsample"], "eps": o["eps"],
+                "min_samples": o["min_samples"], "min_photos": o["min_photos"],
+                "link": o["link"], "blur": o["blur"], "embedder": key}
+    return Catalog(source, out, settings, photos, people, errors,
+                   [tuple(a) for a in last["aliases"]], last["ignored"])
+
+
+def _people(state: State, photos: list[PhotoEntry], faces_by_hash) -> list[PersonEntry]:
+    known = state.people()
+    folders = unique_folders([(p["id"], p["name"]) for p in known])
+    photos_of: dict[str, list[str]] = defaultdict(list)
+    new_of: Counter = Counter()
+    for photo in photos:
+        for pid in sorted({f.person for f in photo.faces if f.person and not f.forgotten}):
+            photos_of[pid].append(photo.rel)
+            new_of[pid] += photo.new
+    embs, labels = [], []
+    for faces in faces_by_hash.values():
+        for f in faces:
+            if f.person and f.embedding is not None:
+                embs.append(f.embedding)
+                labels.append(f.person)
+    ids = sorted(set(labels))
+    cohesion = {}
+    if embs:
+        index = {p: i for i, p in enumerate(ids)}
+        stats = person_cohesion(np.stack(embs), np.array([index[p] for p in labels]))
+        cohesion = {ids[i]: value for i, value in stats.items()}
+    face_count = Counter(labels)
+    result = [
+        PersonEntry(p["id"], p["name"], folders[p["id"]], photos_of[p["id"]],
+                    face_count[p["id"]], new_of[p["id"]], _plain(cohesion.get(p["id"], {})))
+        for p in known if photos_of.get(p["id"])
+    ]
+    result.sort(key=lambda p: (-len(p.photos), p.id))
+    return result
+
+
+def _plain(values: dict) -> dict:
+    return {k: (round(float(v), 4) if isinstance(v, float | np.floating) else
+                bool(v) if isinstance(v, np.bool_) else v) for k, v in values.items()}
+
+
+def _placements(catalog: Catalog) -> list[organize.Placed]:
+    folder = {p.id: p.folder for p in catalog.people}
+    placed = []
+    for photo in catalog.photos:
+        people = sorted({folder[f.person] for f in photo.faces
+                         if f.person and not f.forgotten and f.person in folder})
+        if people:
+            where = people
+        elif photo.faces:
+            where = [organize.UNKNOWN]
+        else:
+            where = [organize.NO_FACES]
+        placed.append(organize.Placed(photo.rel, photo.hash, where,
+                                      [f.box for f in photo.faces]))
+    return placed
+

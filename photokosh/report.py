@@ -1,0 +1,140 @@
+"""Stage 6: the JSON report (schema 1; later versions only add keys)."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import __version__
+
+SCHEMA = 1
+
+
+@dataclass
+class FaceEntry:
+    id: int
+    box: tuple[int, int, int, int]
+    score: float
+    person: str | None
+    forgotten: bool = False
+
+
+@dataclass
+class PhotoEntry:
+    rel: str
+    hash: str | None
+    width: int
+    height: int
+    faces: list[FaceEntry]
+    new: bool
+
+
+@dataclass
+class PersonEntry:
+    id: str
+    name: str | None
+    folder: str
+    photos: list[str]
+    face_count: int
+    new_photos: int
+    cohesion: dict = field(default_factory=dict)
+
+
+@dataclass
+class Catalog:
+    """Everything a run found, in plain data: the input of layout, report and page."""
+
+    source: Path
+    output: Path
+    settings: dict
+    photos: list[PhotoEntry]
+    people: list[PersonEntry]  # most photos first
+    errors: list[tuple[str, str]]
+    aliases: list[tuple[str, str]] = field(default_factory=list)
+    ignored: int = 0
+    analysed: int = 0
+    reused: int = 0
+
+    def duplicates(self) -> list[list[str]]:
+        by_hash: dict[str, list[str]] = {}
+        for photo in self.photos:
+            if photo.hash:
+                by_hash.setdefault(photo.hash, []).append(photo.rel)
+        return [sorted(rels) for rels in by_hash.values() if len(rels) > 1]
+
+
+def build(catalog: Catalog, seconds: float) -> dict:
+    """The report as a JSON-ready dict."""
+    photos = catalog.photos
+    with_faces = [p for p in photos if p.faces]
+    unknown = [p for p in with_faces
+               if not any(f.person and not f.forgotten for f in p.faces)]
+    return {
+        "schema": SCHEMA,
+        "photokosh": __version__,
+        "source": str(catalog.source),
+        "output": str(catalog.output),
+        "settings": catalog.settings,
+        "summary": {
+            "photos": len(photos),
+            "photos_with_faces": len(with_faces),
+            "faces": sum(len(p.faces) for p in photos),
+            "people": len(catalog.people),
+            "unknown_photos": len(unknown),
+            "no_face_photos": len(photos) - len(with_faces),
+            "errors": len(catalog.errors),
+            "seconds": round(seconds, 3),
+            "new_photos": sum(p.new for p in photos),
+            "reused_photos": catalog.reused,
+            "analysed_photos": catalog.analysed,
+            "ignored_files": catalog.ignored,
+        },
+        "people": [
+            {
+                "id": person.id,
+                "name": person.name,
+                "folder": person.folder,
+                "photo_count": len(person.photos),
+                "face_count": person.face_count,
+                "new_photos": person.new_photos,
+                **person.cohesion,
+                "photos": [printable(r) for r in person.photos],
+            }
+            for person in catalog.people
+        ],
+        "photos": [
+            {
+                "path": printable(p.rel),
+                "width": p.width,
+                "height": p.height,
+                "faces": [{"box": list(f.box), "person": f.person,
+                           "score": round(f.score, 3)} for f in p.faces if not f.forgotten],
+            }
+            for p in photos
+        ],
+        "errors": [{"path": printable(rel), "reason": reason} for rel, reason in catalog.errors],
+        "duplicates": [[printable(r) for r in group] for group in catalog.duplicates()],
+        "aliases": [{"path": printable(rel), "same_file_as": printable(other)}
+                    for rel, other in catalog.aliases],
+    }
+
+
+def printable(rel: str) -> str:
+    """File names with bytes that are not UTF-8 are shown with \\xNN escapes, so that the
+    report stays valid UTF-8 JSON."""
+    return rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def write_json(path: Path, document: dict) -> None:
+    """Write atomically: a reader sees the old report or the new one, never half of one."""
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(document, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def dumps(document: dict) -> str:
+    return json.dumps(document, indent=2, ensure_ascii=False)
