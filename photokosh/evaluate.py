@@ -1,0 +1,153 @@
+"""`photokosh evaluate`: run the sort pipeline's analysis and clustering on photos whose people
+are known, and score the clustering (metrics.py) — the way to check accuracy on your own
+photos and to tune the clustering settings (`tune`)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections import defaultdict
+from dataclasses import replace
+from itertools import product
+from pathlib import Path
+
+import numpy as np
+
+from .analyze import default_workers
+from .errors import PhotokoshError
+from .faces import Embedder
+from .lock import run_lock
+from .scan import scan
+from .state import State, StoredFace
+
+# A multi-person photo's names go to its faces by nearest prototype; beyond this distance a
+# face is left unlabelled rather than guessed (dlib's same-person threshold).
+LABEL_DISTANCE = 0.6
+
+
+def load_labels(root: Path, labels_file: Path | None = None) -> dict[str, list[str]]:
+    """photo (relative path) -> names. Without a file, each photo's folder is its person."""
+    if labels_file is not None:
+        raw = json.loads(Path(labels_file).read_text(encoding="utf-8"))
+        return {rel: list(names) for rel, names in raw.items() if not rel.startswith("_")}
+    labels = {}
+    for photo in scan(root).photos:
+        parts = photo.rel.split("/")
+        if len(parts) >= 2:
+            labels[photo.rel] = [parts[-2]]
+    if not labels:
+        raise PhotokoshError(f"{root} has no photos in per-person sub-folders; "
+                             "give --labels FILE.json for any other layout")
+    return labels
+
+
+def default_cache(root: Path) -> Path:
+    """Use the state of a `photokosh sort` of the same folder when there is one."""
+    sorted_state = root.with_name(f"{root.name}-sorted")
+    if (sorted_state / ".photokosh" / "state.db").exists():
+        return sorted_state
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    digest = hashlib.blake2b(str(root).encode("utf-8", "surrogateescape"),
+                             digest_size=8).hexdigest()
+    return base / "photokosh" / "evaluate" / digest
+
+
+def labelled_faces(root: Path, labels: dict[str, list[str]], embedder: Embedder,
+                   cache: Path | None = None, workers: int | None = None,
+                   progress=None) -> tuple[list[StoredFace], dict[int, str], dict[str, str]]:
+    """Analyse `root` (reusing the cache) and return (every face, face id -> true name,
+    hash -> photo) for the photos in `labels`."""
+    from .pipeline import update_analyses
+
+    root = Path(root).resolve()
+    cache = Path(cache) if cache else default_cache(root)
+    cache.mkdir(parents=True, exist_ok=True)
+    notify = progress or (lambda *a: None)
+    with run_lock(cache):
+        state = State(cache)
+        try:
+            run = state.begin_run(0.0)
+            update_analyses(root, state, embedder, workers or default_workers(), run, notify,
+                            exclude=[cache] if root in cache.parents else [])
+            faces = state.current_faces(embedder.key)
+            rows = state.photo_rows()
+            sizes = state.analysed(embedder.key)
+        finally:
+            state.close()
+    photo_of = {row[2]: rel for rel, row in sorted(rows.items()) if row[2] and rel in labels}
+    faces = [f for f in faces if f.hash in photo_of and f.embedding is not None]
+    by_photo: dict[str, list[StoredFace]] = defaultdict(list)
+    for face in faces:
+        by_photo[face.hash].append(face)
+    truth: dict[int, str] = {}
+    for hash_, members in by_photo.items():  # one name: the face nearest the centre
+        names = labels[photo_of[hash_]]
+        if len(names) == 1:
+            w, h = sizes[hash_][:2]
+            truth[_central(members, w, h).id] = names[0]
+    prototypes = _prototypes(faces, truth)
+    for hash_, members in by_photo.items():  # several names: matched to faces by prototype
+        names = labels[photo_of[hash_]]
+        if len(names) > 1:
+            truth.update(_match(members, names, prototypes))
+    return faces, truth, photo_of
+
+
+def score(faces: list[StoredFace], truth: dict[int, str], settings) -> dict:
+    """Cluster every face (labelled or not) from scratch and score the labelled ones."""
+    from .cluster import cluster_faces
+    from .metrics import evaluate_labels
+
+    if not faces:
+        raise PhotokoshError("no faces were found in the labelled photos")
+    groups = {h: i for i, h in enumerate(sorted({f.hash for f in faces}))}
+    pred = cluster_faces(np.stack([f.embedding for f in faces]),
+                         np.array([groups[f.hash] for f in faces]), settings)
+    scored = [(truth[f.id], int(p)) for f, p in zip(faces, pred, strict=True) if f.id in truth]
+    result = evaluate_labels([t for t, _ in scored], [p for _, p in scored])
+    result["faces_clustered"] = len(faces)
+    return result
+
+
+def tune(faces, truth, base, eps_values=None, min_samples_values=(1, 2, 3),
+         methods=("default", "dbscan")) -> list[dict]:
+    """Score a grid of clustering settings; rows sorted best (BCubed F) first."""
+    eps_values = eps_values or [round(x, 2) for x in np.arange(0.30, 0.625, 0.05)]
+    rows = []
+    for method, eps, min_samples in product(methods, eps_values, min_samples_values):
+        settings = replace(base, method=method, eps=float(eps), min_samples=min_samples)
+        result = score(faces, truth, settings)
+        rows.append({"method": method, "eps": float(eps), "min_samples": min_samples,
+                     **{k: v for k, v in result.items()
+                        if not k.startswith("worst")}})
+    rows.sort(key=lambda r: (-r["bcubed_f"], -r["pairwise_f"]))
+    return rows
+
+
+def _central(faces: list[StoredFace], width: int, height: int) -> StoredFace:
+    cx, cy = width / 2, height / 2
+    return min(faces, key=lambda f: ((f.box[0] + f.box[2]) / 2 - cx) ** 2
+               + ((f.box[1] + f.box[3]) / 2 - cy) ** 2)
+
+
+def _prototypes(faces: list[StoredFace], truth: dict[int, str]) -> dict[str, np.ndarray]:
+    by_name: dict[str, list[np.ndarray]] = defaultdict(list)
+    for face in faces:
+        if face.id in truth:
+            by_name[truth[face.id]].append(face.embedding)
+    return {name: np.mean(embs, axis=0) for name, embs in by_name.items()}
+
+
+def _match(faces: list[StoredFace], names: list[str],
+           prototypes: dict[str, np.ndarray]) -> dict[int, str]:
+    from scipy.optimize import linear_sum_assignment
+
+    known = [n for n in names if n in prototypes]
+    if not known:
+        return {}
+    cost = np.array([[np.linalg.norm(f.embedding - prototypes[n]) for n in known]
+                     for f in faces])
+    rows, cols = linear_sum_assignment(cost)
+    return {faces[r].id: known[c] for r, c in zip(rows, cols, strict=True)
+            if cost[r, c] <= LABEL_DISTANCE}
