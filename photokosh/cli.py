@@ -69,6 +69,9 @@ def main() -> None:
               "all metadata removed.")
 @click.option("--workers", type=click.IntRange(1), default=None,
               help="Processes for face detection [default: all cores].")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Run face detection on a Dask cluster (tcp://HOST:8786); needs "
+                   "photokosh[dask] and the photos at the same path on every worker.")
 @click.option("--known", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Folder of reference photos, one sub-folder per person (KNOWN/<name>/).")
 @click.option("--dry-run", is_flag=True, help="Say what would change; change nothing.")
@@ -77,7 +80,7 @@ def main() -> None:
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars or warnings on stderr.")
 @click.option("-v", "--verbose", is_flag=True, help="Log details on stderr.")
 def sort(photos: Path, out: Path | None, model, upsample, eps, min_samples, min_photos, link,
-         blur, workers, known, dry_run, strict, as_json, quiet, verbose) -> None:
+         blur, workers, scheduler, known, dry_run, strict, as_json, quiet, verbose) -> None:
     """Sort PHOTOS into one folder per person.
 
     Every photo is copied into the folder of every person in it (keeping its path below
@@ -95,7 +98,8 @@ def sort(photos: Path, out: Path | None, model, upsample, eps, min_samples, min_
         raise click.BadParameter("must not be the photo folder itself", param_hint="-o/--out")
     options = SortOptions(model=model, upsample=upsample, eps=eps, min_samples=min_samples,
                           min_photos=min_photos, link=link, blur=blur, workers=workers,
-                          dry_run=dry_run, known=str(known.resolve()) if known else None)
+                          dry_run=dry_run, scheduler=scheduler,
+                          known=str(known.resolve()) if known else None)
     err = _stderr()
     from .render import progress_bars, summary_and_chart
 

@@ -44,6 +44,7 @@ class SortOptions:
     workers: int | None = None
     dry_run: bool = False
     known: str | None = None  # folder of reference photos: KNOWN/<name>/*.jpg
+    scheduler: str | None = None  # a Dask scheduler's address: the face stage runs there
 
     def cluster_settings(self) -> ClusterSettings:
         return replace(DEFAULT_SETTINGS, eps=self.eps, min_samples=self.min_samples)
@@ -99,7 +100,8 @@ def sort_photos(source: Path, out: Path | None = None, options: SortOptions | No
 def _run(source, out, options, embedder, workers, state: State, notify, started) -> SortResult:
     run = state.begin_run(started)
     inventory = update_analyses(source, state, embedder, workers, run, notify,
-                                exclude=[out] if source in out.parents else [])
+                                exclude=[out] if source in out.parents else [],
+                                scheduler=options.scheduler)
     notify("cluster", 0, 1)
     _identify(state, embedder.key, options, run)
     notify("cluster", 1, 1)
@@ -126,7 +128,8 @@ class Inventory:
 
 
 def update_analyses(source: Path, state: State, embedder: Embedder, workers: int, run: int,
-                    notify: Progress, exclude: list[Path]) -> Inventory:
+                    notify: Progress, exclude: list[Path],
+                    scheduler: str | None = None) -> Inventory:
     """Scan `source` and bring the state's photos and faces up to date: new and changed
     photos are analysed, unchanged ones (same size and mtime) are not even read, and photos
     gone from the source are dropped."""
@@ -144,8 +147,13 @@ def update_analyses(source: Path, state: State, embedder: Embedder, workers: int
     present = {c.rel for c in scanned.photos}
     vanished = {rel: row for rel, row in rows.items() if rel not in present}
     first_seen = {row[2]: row[4] for row in vanished.values() if row[2]}  # moved photos
-    cached = _analyse(jobs, embedder, frozenset(analysed), workers, state, key, run,
-                      first_seen, notify)
+    if scheduler:
+        from .distributed import analyze_on_cluster
+
+        results = analyze_on_cluster(jobs, embedder, frozenset(analysed), scheduler)
+    else:
+        results = analyze(jobs, embedder, known=frozenset(analysed), workers=workers)
+    cached = _store(results, len(jobs), state, key, run, first_seen, notify)
     with state.transaction():
         state.drop_photos(vanished)
         state.prune()
@@ -214,9 +222,9 @@ def _finish(state: State, catalog: Catalog, options: SortOptions, workers: int, 
     return SortResult(report, catalog, changes, failures)
 
 
-def _analyse(jobs, embedder, known, workers, state: State, key, run, first_seen, notify):
-    """Analyse `jobs`, committing results in small batches. Returns how many photos turned
-    out to hold content analysed before (moved or duplicated photos)."""
+def _store(results, total: int, state: State, key, run, first_seen, notify) -> int:
+    """Commit analysis results to the state in small batches as they arrive. Returns how many
+    photos turned out to hold content analysed before (moved or duplicated photos)."""
     batch, last, cached = [], time.monotonic(), 0
 
     def flush():
@@ -229,14 +237,14 @@ def _analyse(jobs, embedder, known, workers, state: State, key, run, first_seen,
                                 None if r.hash else r.error, first_seen.get(r.hash, run))
         batch.clear()
 
-    notify("faces", 0, len(jobs))
-    for n, result in enumerate(analyze(jobs, embedder, known=known, workers=workers), 1):
+    notify("faces", 0, total)
+    for n, result in enumerate(results, 1):
         batch.append(result)
         cached += result.cached
         if len(batch) >= 64 or time.monotonic() - last > 2.0:
             flush()
             last = time.monotonic()
-        notify("faces", n, len(jobs))
+        notify("faces", n, total)
     flush()
     return cached
 
