@@ -74,13 +74,15 @@ def main() -> None:
                    "photokosh[dask] and the photos at the same path on every worker.")
 @click.option("--known", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Folder of reference photos, one sub-folder per person (KNOWN/<name>/).")
+@click.option("--no-page", is_flag=True, help="Do not write the review page OUT/index.html.")
 @click.option("--dry-run", is_flag=True, help="Say what would change; change nothing.")
 @click.option("--strict", is_flag=True, help=f"Exit with {EXIT_SKIPPED} if any file was skipped.")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report on stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars or warnings on stderr.")
 @click.option("-v", "--verbose", is_flag=True, help="Log details on stderr.")
 def sort(photos: Path, out: Path | None, model, upsample, eps, min_samples, min_photos, link,
-         blur, workers, scheduler, known, dry_run, strict, as_json, quiet, verbose) -> None:
+         blur, workers, scheduler, known, no_page, dry_run, strict, as_json, quiet,
+         verbose) -> None:
     """Sort PHOTOS into one folder per person.
 
     Every photo is copied into the folder of every person in it (keeping its path below
@@ -98,7 +100,7 @@ def sort(photos: Path, out: Path | None, model, upsample, eps, min_samples, min_
         raise click.BadParameter("must not be the photo folder itself", param_hint="-o/--out")
     options = SortOptions(model=model, upsample=upsample, eps=eps, min_samples=min_samples,
                           min_photos=min_photos, link=link, blur=blur, workers=workers,
-                          dry_run=dry_run, scheduler=scheduler,
+                          dry_run=dry_run, scheduler=scheduler, page=not no_page,
                           known=str(known.resolve()) if known else None)
     err = _stderr()
     from .render import progress_bars, summary_and_chart

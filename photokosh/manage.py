@@ -95,6 +95,24 @@ def forget(out: Path, person: str) -> None:
     click.echo(f"{person} forgotten")
 
 
+@main.command()
+@OUT
+def page(out: Path) -> None:
+    """Rebuild the review page OUT/index.html from the state (no detection is re-run).
+
+    \b
+    Example:
+        photokosh page ~/People && xdg-open ~/People/index.html
+    """
+    from .pipeline import refresh_output
+
+    try:
+        refresh_output(out, page=True)
+    except PhotokoshError as exc:
+        _fail(exc)
+    click.echo(str(out.resolve() / "index.html"))
+
+
 def _say_folder(result, person: str) -> None:
     for p in result.report["people"]:
         if p["id"] == person or p["name"] == person:

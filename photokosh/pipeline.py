@@ -26,6 +26,7 @@ from .known import load_references, name_people
 from .lock import run_lock
 from .names import unique_folders
 from .report import Catalog, FaceEntry, PersonEntry, PhotoEntry, build, write_json
+from .review import publish_page
 from .scan import ScanResult, scan
 from .state import State
 
@@ -45,6 +46,7 @@ class SortOptions:
     dry_run: bool = False
     known: str | None = None  # folder of reference photos: KNOWN/<name>/*.jpg
     scheduler: str | None = None  # a Dask scheduler's address: the face stage runs there
+    page: bool = True  # write OUT/index.html, the review page
 
     def cluster_settings(self) -> ClusterSettings:
         return replace(DEFAULT_SETTINGS, eps=self.eps, min_samples=self.min_samples)
@@ -160,9 +162,11 @@ def update_analyses(source: Path, state: State, embedder: Embedder, workers: int
     return Inventory(scanned, reused + cached, len(jobs) - cached)
 
 
-def refresh_output(out: Path, *, progress: Progress | None = None) -> SortResult:
-    """Bring OUT and its report in line with the state, without scanning or detecting:
-    after a person is named, merged or forgotten."""
+def refresh_output(out: Path, *, progress: Progress | None = None,
+                   page: bool | None = None) -> SortResult:
+    """Bring OUT, its report and its page in line with the state, without scanning or
+    detecting: after a person is named, merged or forgotten. `page` forces the review page
+    on or off (default: as the last run had it)."""
     started = time.time()
     out = Path(out).resolve()
     with run_lock(out):
@@ -172,6 +176,8 @@ def refresh_output(out: Path, *, progress: Progress | None = None) -> SortResult
             if last is None:
                 raise PhotokoshError(f"{out} has no finished run: run `photokosh sort` first")
             options = SortOptions(**last["options"])
+            if page is not None:
+                options.page = page
             catalog = _catalog(state, Path(last["source"]), out, last["run"])
             catalog.reused = len(catalog.photos)
             notify = progress or (lambda stage, done, total: None)
@@ -219,6 +225,8 @@ def _finish(state: State, catalog: Catalog, options: SortOptions, workers: int, 
         if run is not None:
             state.finish_run(run, time.time())
         write_json(out / "report.json", report)
+        if options.page:
+            publish_page(catalog, report, blurred=options.blur, workers=workers)
     return SortResult(report, catalog, changes, failures)
 
 
@@ -299,22 +307,25 @@ def _people(state: State, photos: list[PhotoEntry], faces_by_hash) -> list[Perso
         for pid in sorted({f.person for f in photo.faces if f.person and not f.forgotten}):
             photos_of[pid].append(photo.rel)
             new_of[pid] += photo.new
-    embs, labels = [], []
-    for faces in faces_by_hash.values():
-        for f in faces:
-            if f.person and f.embedding is not None:
-                embs.append(f.embedding)
-                labels.append(f.person)
-    ids = sorted(set(labels))
-    cohesion = {}
-    if embs:
+    members = [f for faces in faces_by_hash.values() for f in faces
+               if f.person and f.embedding is not None]
+    ids = sorted({f.person for f in members})
+    cohesion, typical = {}, defaultdict(list)
+    if members:
         index = {p: i for i, p in enumerate(ids)}
-        stats = person_cohesion(np.stack(embs), np.array([index[p] for p in labels]))
+        embs = np.stack([f.embedding for f in members])
+        labels = np.array([index[f.person] for f in members])
+        stats = person_cohesion(embs, labels)
         cohesion = {ids[i]: value for i, value in stats.items()}
-    face_count = Counter(labels)
+        centres = np.stack([embs[labels == i].mean(axis=0) for i in range(len(ids))])
+        spread = np.linalg.norm(embs - centres[labels], axis=1)
+        for k in np.argsort(spread, kind="stable"):
+            typical[members[k].person].append(members[k].id)
+    face_count = Counter(f.person for f in members)
     result = [
         PersonEntry(p["id"], p["name"], folders[p["id"]], photos_of[p["id"]],
-                    face_count[p["id"]], new_of[p["id"]], _plain(cohesion.get(p["id"], {})))
+                    face_count[p["id"]], new_of[p["id"]], _plain(cohesion.get(p["id"], {})),
+                    typical[p["id"]])
         for p in known if photos_of.get(p["id"])
     ]
     result.sort(key=lambda p: (-len(p.photos), p.id))

@@ -40,6 +40,7 @@ class PersonEntry:
     face_count: int
     new_photos: int
     cohesion: dict = field(default_factory=dict)
+    typical: list[int] = field(default_factory=list)  # face ids, nearest the centre first
 
 
 @dataclass
