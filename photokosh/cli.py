@@ -55,8 +55,12 @@ def main() -> None:
               help="Output folder [default: PHOTOS-sorted beside PHOTOS].")
 @click.option("--model", type=click.Choice(["hog", "cnn"]), default="hog", show_default=True,
               help="Face detector: dlib's HOG (fast) or CNN (finds more turned faces, slow).")
-@click.option("--upsample", type=click.IntRange(0, 4), default=1, show_default=True,
-              help="Times to upsample each photo before detection (finds smaller faces).")
+@click.option("--min-face", type=click.IntRange(20), default=None, metavar="PX",
+              help="Smallest face to find, in the photo's pixels [default: 1/40 of the long "
+                   "side, at least 40]. Larger is faster.")
+@click.option("--upsample", type=click.IntRange(0, 4), default=None,
+              help="Instead of --min-face: detect on the full photo upsampled N times "
+                   "(face_recognition's way; slow on large photos).")
 @click.option("--eps", type=click.FloatRange(0.1, 1.0), default=SortOptions.eps,
               show_default=True, help="DBSCAN eps: largest distance between neighbouring faces.")
 @click.option("--min-samples", type=click.IntRange(1), default=SortOptions.min_samples,
@@ -80,9 +84,8 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report on stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars or warnings on stderr.")
 @click.option("-v", "--verbose", is_flag=True, help="Log details on stderr.")
-def sort(photos: Path, out: Path | None, model, upsample, eps, min_samples, min_photos, link,
-         blur, workers, scheduler, known, no_page, dry_run, strict, as_json, quiet,
-         verbose) -> None:
+def sort(photos: Path, out: Path | None, known: Path | None, no_page: bool, strict: bool,
+         as_json: bool, quiet: bool, verbose: bool, **settings) -> None:
     """Sort PHOTOS into one folder per person.
 
     Every photo is copied into the folder of every person in it (keeping its path below
@@ -98,10 +101,9 @@ def sort(photos: Path, out: Path | None, model, upsample, eps, min_samples, min_
     out = out or default_output(photos)
     if out.resolve() == photos.resolve():
         raise click.BadParameter("must not be the photo folder itself", param_hint="-o/--out")
-    options = SortOptions(model=model, upsample=upsample, eps=eps, min_samples=min_samples,
-                          min_photos=min_photos, link=link, blur=blur, workers=workers,
-                          dry_run=dry_run, scheduler=scheduler, page=not no_page,
+    options = SortOptions(**settings, page=not no_page,
                           known=str(known.resolve()) if known else None)
+    dry_run = options.dry_run
     err = _stderr()
     from .render import progress_bars, summary_and_chart
 

@@ -36,7 +36,8 @@ Progress = Callable[[str, int, int], None]  # (stage, done so far, total)
 @dataclass
 class SortOptions:
     model: str = "hog"
-    upsample: int = 1
+    upsample: int | None = None  # None: chosen per photo from min_face
+    min_face: int | None = None  # px; None: 1/40 of the photo's long side, at least 40
     eps: float = DEFAULT_SETTINGS.eps
     min_samples: int = DEFAULT_SETTINGS.min_samples
     min_photos: int = 1
@@ -80,7 +81,7 @@ def sort_photos(source: Path, out: Path | None = None, options: SortOptions | No
     if out == source:
         raise PhotokoshError("the output folder must not be the photo folder itself: "
                              "choose another -o OUT")
-    embedder = embedder or DlibEmbedder(options.model, options.upsample)
+    embedder = embedder or DlibEmbedder(options.model, options.upsample, options.min_face)
     workers = options.workers or default_workers()
     notify = progress or (lambda stage, done, total: None)
     if options.dry_run:
@@ -291,7 +292,8 @@ def _catalog(state: State, source: Path, out: Path, run: int | None) -> Catalog:
         photos.append(PhotoEntry(rel, hash_, info[0], info[1], entries, added == run))
     people = _people(state, photos, faces_by_hash)
     o = last["options"]
-    settings = {"model": o["model"], "upsample": o["upsample"], "eps": o["eps"],
+    settings = {"model": o["model"], "upsample": o["upsample"],
+                "min_face": o.get("min_face"), "eps": o["eps"],
                 "min_samples": o["min_samples"], "min_photos": o["min_photos"],
                 "link": o["link"], "blur": o["blur"], "embedder": key}
     return Catalog(source, out, settings, photos, people, errors,
