@@ -54,7 +54,7 @@ def analyze_file(job: Job, embedder: Embedder, known: frozenset[str] = frozenset
         image = images.open_image(data)
         result.width, result.height = images.displayed_size(image)
         scale = embedder.detection_scale(result.width, result.height)
-        decoded = images.decode(image, scale)
+        decoded = images.decode(image, scale, exact=False)
         result.faces = embedder.faces(decoded)
     except UnreadablePhoto as exc:
         result.error = exc.reason

@@ -25,3 +25,11 @@ class StateError(PhotokoshError):
 
 class UnknownPerson(PhotokoshError):
     """A person id or name given on the command line does not exist in the state."""
+
+
+# Reasons shared by more than one stage: each says what is wrong and what to do.
+NOT_REGULAR = "not a regular file (a device, socket or pipe); move it out of the photo folder"
+VANISHED = "the file disappeared before it could be read; nothing to do unless it should be there"
+NO_PERMISSION = "permission denied: photokosh may not read it; fix its permissions (chmod)"
+EMPTY = "empty file (0 bytes): probably an interrupted copy; copy it again or delete it"
+BROKEN_LINK = "broken symbolic link: its target does not exist; fix or remove the link"

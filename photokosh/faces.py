@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+from PIL import Image
 
 from .images import Decoded
 
@@ -85,7 +86,9 @@ class DlibEmbedder:
             detection = f"up{self.upsample}"
         else:
             detection = f"minface{self.min_face or 'auto'}"
-        return f"dlib-{dlib.__version__}/{self.model}/{detection}/sp5/resnet_v1/j{self.jitter}"
+        luma = "-luma" if self.model == "hog" else ""
+        return (f"dlib-{dlib.__version__}/{self.model}{luma}/{detection}/sp5/resnet_v1/"
+                f"j{self.jitter}")
 
     def plan(self, width: int, height: int) -> tuple[float, int]:
         """(scale to decode at, times to upsample) for a photo of this displayed size."""
@@ -122,27 +125,42 @@ class DlibEmbedder:
         return self._loaded
 
     def detection_scale(self, width: int, height: int) -> float:
-        return self.plan(width, height)[0]
+        """Decode at half the detection scale (JPEG draft mode reaches 1/2, 1/4, 1/8 almost
+        for free): the descriptor's 150 px face chips are cut from that image, where the
+        smallest wanted face still has 40 px, as many as face_recognition's CLI gives it, and
+        only the detector gets a resized copy."""
+        scale, upsample = self.plan(width, height)
+        return min(1.0, scale * 2**upsample / 2)
 
     def faces(self, photo: Decoded) -> list[Face]:
+        import dlib
+
         detector, predictor, encoder = self._models()
         pixels = np.ascontiguousarray(photo.pixels)
-        upsample = self.plan(photo.width, photo.height)[1]
+        scale, upsample = self.plan(photo.width, photo.height)
+        seen = Image.fromarray(pixels)
+        if self.model == "hog":
+            # HOG on luminance: measured 29% faster than on RGB (dlib then takes the strongest
+            # of three channel gradients) with the same faces found on the benchmark album.
+            seen = seen.convert("L")
+        if abs(photo.scale / scale - 1.0) > 0.05:
+            size = (max(1, round(photo.width * scale)), max(1, round(photo.height * scale)))
+            seen = seen.resize(size, Image.Resampling.BILINEAR)
+        seen = np.asarray(seen)
         if self.model == "cnn":
-            found = [(d.rect, d.confidence) for d in detector(pixels, upsample)]
+            found = [(d.rect, d.confidence) for d in detector(seen, upsample)]
         else:
-            rects, scores, _ = detector.run(pixels, upsample, 0.0)
+            rects, scores, _ = detector.run(seen, upsample, 0.0)
             found = list(zip(rects, scores, strict=True))
-        h, w = pixels.shape[:2]
-        back = 1.0 / photo.scale
+        to_pixels = photo.scale / scale
         result = []
         for rect, score in found:
-            shape = predictor(pixels, rect)
+            corners = (rect.left(), rect.top(), rect.right(), rect.bottom())
+            here = dlib.rectangle(*(int(round(v * to_pixels)) for v in corners))
+            shape = predictor(pixels, here)
             descriptor = encoder.compute_face_descriptor(pixels, shape, self.jitter)
-            box = (
-                max(0, rect.left()), max(0, rect.top()),
-                min(w, rect.right()), min(h, rect.bottom()),
-            )
-            box = tuple(int(round(v * back)) for v in box)
+            box = (max(0, corners[0]), max(0, corners[1]),
+                   min(seen.shape[1], corners[2]), min(seen.shape[0], corners[3]))
+            box = tuple(int(round(v / scale)) for v in box)
             result.append(Face(box, float(score), np.asarray(descriptor, dtype=np.float32)))
         return result

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .errors import UnreadablePhoto
+from .errors import EMPTY, NO_PERMISSION, NOT_REGULAR, VANISHED, UnreadablePhoto
 
 try:  # HEIC/HEIF from phones
     import pillow_heif
@@ -52,21 +52,21 @@ def read_bytes(path: str | os.PathLike) -> bytes:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError as exc:
-        raise UnreadablePhoto("the file disappeared before it could be read") from exc
+        raise UnreadablePhoto(VANISHED) from exc
     except PermissionError as exc:
-        raise UnreadablePhoto("permission denied: photokosh may not read this file") from exc
+        raise UnreadablePhoto(NO_PERMISSION) from exc
     except OSError as exc:
         raise UnreadablePhoto(f"cannot be opened: {exc.strerror or exc}") from exc
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise UnreadablePhoto("not a regular file (a device, socket or pipe)")
+            raise UnreadablePhoto(NOT_REGULAR)
         if st.st_size == 0:
-            raise UnreadablePhoto("empty file (0 bytes): probably an interrupted copy")
+            raise UnreadablePhoto(EMPTY)
         if st.st_size > MAX_FILE_BYTES:
             raise UnreadablePhoto(
                 f"file is {st.st_size / 2**20:.0f} MB, more than photokosh reads "
-                f"({MAX_FILE_BYTES // 2**20} MB)"
+                f"({MAX_FILE_BYTES // 2**20} MB); shrink it to process it"
             )
         with os.fdopen(fd, "rb", closefd=False) as f:
             return f.read()
@@ -91,10 +91,12 @@ def open_image(data: bytes) -> Image.Image:
             image = Image.open(io.BytesIO(data))
     except UnidentifiedImageError as exc:
         raise UnreadablePhoto(
-            "not an image Pillow can read (wrong extension, or damaged beyond repair)"
+            "not an image photokosh can read (a wrong extension, or damaged beyond repair); "
+            "rename or move it"
         ) from exc
     except Exception as exc:  # Pillow raises many types for malformed headers
-        raise UnreadablePhoto(f"damaged image header: {exc}") from exc
+        raise UnreadablePhoto(f"damaged image header ({exc}); copy it again from a good "
+                              "source") from exc
     finally:
         Image.MAX_IMAGE_PIXELS = limit
     w, h = image.size
@@ -107,7 +109,7 @@ def open_image(data: bytes) -> Image.Image:
         raise UnreadablePhoto(
             f"image declares {w}x{h} pixels ({w * h / 1e6:.0f} MP), more than photokosh "
             f"decodes ({MAX_DECODED_PIXELS / 1e6:.0f} MP for {image.format or 'this format'}); "
-            "a decompression bomb, or a panorama to shrink first"
+            "a decompression bomb, or a huge image: shrink it to process it"
         )
     return image
 
@@ -122,11 +124,12 @@ def displayed_size(image: Image.Image) -> tuple[int, int]:
     return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
 
 
-def decode(image: Image.Image, scale: float = 1.0) -> Decoded:
-    """Decode `image` upright at about `scale` of its displayed size (never above 1).
+def decode(image: Image.Image, scale: float = 1.0, exact: bool = True) -> Decoded:
+    """Decode `image` upright at about `scale` of its displayed size (never above 1), or, if
+    not `exact`, at whatever scale >= `scale` is cheapest.
 
-    JPEGs are reduced in the DCT (draft mode), which is several times cheaper than a full
-    decode followed by a resize.
+    JPEGs are reduced in the DCT (draft mode: 1/2, 1/4, 1/8), which is several times cheaper
+    than a full decode followed by a resize.
     """
     width, height = displayed_size(image)
     scale = min(scale, 1.0, (MAX_DECODED_PIXELS / (width * height)) ** 0.5)
@@ -138,7 +141,7 @@ def decode(image: Image.Image, scale: float = 1.0) -> Decoded:
         upright = ImageOps.exif_transpose(image)
         rgb = to_rgb(upright)
         want = (max(1, round(width * scale)), max(1, round(height * scale)))
-        if rgb.size[0] > want[0] * 1.05:
+        if rgb.size[0] > want[0] * (1.05 if exact else 2.0):
             rgb = rgb.resize(want, Image.Resampling.BILINEAR, reducing_gap=2.0)
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise UnreadablePhoto(_decode_reason(exc)) from exc
@@ -177,5 +180,5 @@ def to_rgb(image: Image.Image) -> Image.Image:
 def _decode_reason(exc: Exception) -> str:
     text = str(exc)
     if "truncated" in text:
-        return "truncated file (the end is missing): probably an interrupted copy"
-    return f"damaged image data: {text}"
+        return "truncated file (the end is missing): probably an interrupted copy; copy it again"
+    return f"damaged image data ({text}); copy it again from a good source"

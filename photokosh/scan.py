@@ -15,6 +15,8 @@ from pathlib import Path
 
 from PIL import Image
 
+from .errors import BROKEN_LINK, NOT_REGULAR
+
 # Extensions Pillow registers, plus the HEIF family that pillow-heif adds. Files with other
 # extensions (videos, sidecars, Thumbs.db) are not photos and are passed over silently.
 _EXTRA = {".heic", ".heif", ".hif", ".avif"}
@@ -62,7 +64,8 @@ def scan(source: Path, exclude: Iterable[Path] = ()) -> ScanResult:
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as exc:
-            result.errors.append((prefix.rstrip("/") or ".", f"folder cannot be read: {_why(exc)}"))
+            result.errors.append((prefix.rstrip("/") or ".",
+                                  f"folder cannot be read ({_why(exc)}); fix its permissions"))
             continue
         for entry in entries:
             if entry.name.startswith("."):
@@ -72,10 +75,10 @@ def scan(source: Path, exclude: Iterable[Path] = ()) -> ScanResult:
                 st = os.stat(entry.path)  # follows symlinks
             except FileNotFoundError:
                 if entry.is_symlink():
-                    result.errors.append((rel, "broken symbolic link: its target does not exist"))
+                    result.errors.append((rel, BROKEN_LINK))
                 continue  # vanished since listing
             except OSError as exc:
-                result.errors.append((rel, f"cannot be read: {_why(exc)}"))
+                result.errors.append((rel, f"cannot be read ({_why(exc)}); fix its permissions"))
                 continue
             if stat.S_ISDIR(st.st_mode):
                 pending.append((Path(entry.path), rel + "/"))
@@ -84,7 +87,7 @@ def scan(source: Path, exclude: Iterable[Path] = ()) -> ScanResult:
                 result.ignored += 1
                 continue
             if not stat.S_ISREG(st.st_mode):
-                result.errors.append((rel, "not a regular file (a device, socket or pipe)"))
+                result.errors.append((rel, NOT_REGULAR))
                 continue
             file_key = (st.st_dev, st.st_ino)
             if file_key in seen_files:
