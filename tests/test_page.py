@@ -1,0 +1,349 @@
+"""The review page (OUT/index.html) and its face thumbnails, down to a real headless Chromium."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import time
+import urllib.request
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from fakes import PALETTE, FakeEmbedder, draw
+from PIL import Image
+
+from photokosh import SortOptions, sort_photos
+from photokosh.page import MARKER, render_page, write_page
+from photokosh.thumbs import ThumbRequest, make_thumbnails
+
+HOSTILE = "<script>alert(1)</script>"
+
+
+def hand_report() -> dict:
+    def person(pid, name, folder, photos, **extra):
+        return {"id": pid, "name": name, "folder": folder, "photo_count": len(photos),
+                "face_count": len(photos) + 1, "new_photos": 0, **extra, "photos": photos}
+
+    odd = 'a "quoted" <b>\n\u202eevil.jpg'
+    return {
+        "schema": 1, "source": "/home/me/Pictures", "output": "/home/me/out",
+        "settings": {"blur": False}, "summary": {"photos": 5, "faces": 6},
+        "people": [person("person_001", HOSTILE, "script_alert(1)_script_", ["x/1.jpg", odd],
+                          cohesion=0.61, doubtful=True),
+                   person("person_002", None, "person_002", ["2.jpg"], cohesion=0.93,
+                          doubtful=False)],
+        "photos": [{"path": "x/1.jpg", "faces": [{"box": [0, 0, 9, 9], "person": "person_001"}]},
+                   {"path": odd, "faces": [{"box": [0, 0, 9, 9], "person": "person_001"}]},
+                   {"path": "2.jpg", "faces": [{"box": [0, 0, 9, 9], "person": "person_002"}]},
+                   {"path": "who.jpg", "faces": [{"box": [0, 0, 9, 9], "person": None}]},
+                   {"path": "empty's.jpg", "faces": []}],
+        "errors": [{"path": "bad<1>.jpg", "reason": "damaged & truncated"}],
+    }
+
+
+class Sections(HTMLParser):
+    """Person sections, images, links (href and src) and scripts of a page."""
+
+    def __init__(self):
+        super().__init__()
+        self.people, self.images, self.links, self.scripts = [], [], [], 0
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.links += [v for k, v in attrs.items() if k in ("href", "src")]
+        if tag == "section" and "data-person" in attrs:
+            self.people.append(attrs)
+        elif tag == "img":
+            self.images.append(attrs)
+        elif tag == "script":
+            self.scripts += 1
+
+
+def parse(page: str) -> Sections:
+    parser = Sections()
+    parser.feed(page)
+    return parser
+
+
+def test_page_escapes_user_data_and_embeds_nothing_remote():
+    report = hand_report()
+    thumbs = {1: ".photokosh/thumbs/1.jpg", 2: ".photokosh/thumbs/2 x.jpg"}
+    where = {1: "x/1.jpg", 2: report["photos"][1]["path"]}
+    page = render_page(report, {"person_001": [1, 2]}, thumbs, unknown_faces=[3],
+                       face_photos=where)
+    parsed = parse(page)
+    assert MARKER in page
+    assert HOSTILE not in page and "<b>" not in page and "&lt;script&gt;" in page
+    assert parsed.scripts == 1  # only the filter
+    assert "http://" not in page and "https://" not in page
+    assert all(not urlsplit(v).scheme and not urlsplit(v).netloc for v in parsed.links)
+    assert [p["data-person"] for p in parsed.people] == ["person_001", "person_002"]
+    assert [(p["data-photos"], p["data-faces"]) for p in parsed.people] == [("2", "3"),
+                                                                          ("1", "2")]
+    # the odd path stays one attribute value: quotes, newline and RTL override are harmless
+    assert ("script_alert%281%29_script_/a%20%22quoted%22%20%3Cb%3E%0A%E2%80%AEevil.jpg"
+            in parsed.links)
+    assert "Face of <script>alert(1)</script> in x/1.jpg" in [i["alt"] for i in parsed.images]
+    assert all(i.get("alt") and i["loading"] == "lazy" and i["width"] for i in parsed.images)
+    assert ".photokosh/thumbs/2%20x.jpg" in [i["src"] for i in parsed.images]
+    assert 'href="no_faces/empty%27s.jpg"' in page and "damaged &amp; truncated" in page
+
+
+def test_page_flags_doubtful_people_and_works_without_script():
+    page = render_page(hand_report(), {}, {})
+    first, second = page.split('data-person="person_002"')
+    assert "Check this folder" in first and "Check this folder" not in second
+    assert "cohesion 0.61" in first and "cohesion 0.93" in second
+    assert '<details><summary>2 photos</summary>' in first  # long lists start collapsed
+    assert 'id="filter-wrap" hidden' in page  # without JS the useless box stays hidden
+    assert '<label for="filter">' in page
+
+
+def test_page_is_written_atomically(tmp_path):
+    path = write_page(tmp_path, "<p>one</p>")
+    write_page(tmp_path, "<p>two</p>")
+    assert path == tmp_path / "index.html" and path.read_text() == "<p>two</p>"
+    assert [p.name for p in tmp_path.iterdir()] == ["index.html"]
+
+
+def centre(path: Path) -> tuple[int, int, int]:
+    with Image.open(path) as image:
+        assert image.size == (96, 96)
+        return image.convert("RGB").getpixel((48, 48))
+
+
+def near(a, b) -> bool:
+    return all(abs(x - y) < 40 for x, y in zip(a, b, strict=True))
+
+
+def test_thumbnails_are_cut_upright_private_and_reused(tmp_path):
+    src, out = tmp_path / "src", tmp_path / "out"
+    draw(src / "flat.jpg", [0, 1])
+    upright = Image.open(draw(tmp_path / "upright.png", [2, 3]))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored rotated 90 degrees anticlockwise, shown after a clockwise turn
+    upright.transpose(Image.Transpose.ROTATE_90).save(src / "turned.jpg", exif=exif)
+    (src / "broken.jpg").write_bytes(b"not a jpeg")
+    boxes = [(10, 20, 50, 60), (60, 20, 100, 60)]  # where draw() puts the first two people
+    requests = [ThumbRequest(1, "flat.jpg", boxes[0], "a" * 32),
+                ThumbRequest(2, "flat.jpg", boxes[1], "a" * 32),
+                ThumbRequest(3, "turned.jpg", boxes[0], "b" * 32),
+                ThumbRequest(4, "turned.jpg", boxes[1], "b" * 32),
+                ThumbRequest(5, "broken.jpg", boxes[0], "c" * 32)]
+    made = make_thumbnails(out, src, requests, blurred=False)
+    assert sorted(made) == [1, 2, 3, 4]
+    colours = {i: centre(out / rel) for i, rel in made.items()}
+    for face, person in {1: 0, 2: 1, 3: 2, 4: 3}.items():
+        assert near(colours[face], PALETTE[person]), (face, colours[face])
+    folder = out / ".photokosh" / "thumbs"
+    assert folder.stat().st_mode & 0o777 == 0o700
+    assert {p.stat().st_mode & 0o777 for p in folder.iterdir()} == {0o600}
+    assert made[1].startswith(".photokosh/thumbs/")
+
+    before = (out / made[1]).stat().st_ino
+    again = make_thumbnails(out, src, requests[:1] + [ThumbRequest(2, "flat.jpg", boxes[0],
+                                                                   "a" * 32)], blurred=False)
+    assert again[1] == made[1] and (out / made[1]).stat().st_ino == before  # reused
+    assert again[2] != made[2] and near(centre(out / again[2]), PALETTE[0])  # new box
+    assert sorted(p.name for p in folder.iterdir()) == sorted(Path(r).name
+                                                              for r in again.values())
+
+
+def test_blurred_thumbnails_come_from_the_blurred_copies(tmp_path):
+    src, out = tmp_path / "src", tmp_path / "out"
+    draw(src / "a.jpg", [0])
+    (out / "blurred").mkdir(parents=True)
+    Image.new("RGB", (240, 160), (0, 0, 0)).save(out / "blurred" / "a.jpg")
+    request = ThumbRequest(1, "a.jpg", (10, 20, 50, 60), "a" * 32)
+    made = make_thumbnails(out, src, [request], blurred=True)
+    assert near(centre(out / made[1]), (0, 0, 0))
+    assert make_thumbnails(tmp_path / "none", src, [request], blurred=True) == {}
+
+
+# -- a real browser --------------------------------------------------------------------------
+CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium"
+                                        if os.access("/usr/bin/chromium", os.X_OK) else None)
+
+
+class DevTools:
+    """Just enough of a WebSocket client (RFC 6455) to speak the DevTools protocol."""
+
+    def __init__(self, ws_url: str, timeout: float):
+        url = urlsplit(ws_url)
+        self.sock = socket.create_connection((url.hostname, url.port), timeout=timeout)
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.sock.sendall(f"GET {url.path} HTTP/1.1\r\nHost: {url.netloc}\r\nUpgrade: websocket"
+                          f"\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                          "Sec-WebSocket-Version: 13\r\n\r\n".encode())
+        head = b""
+        while not head.endswith(b"\r\n\r\n"):
+            head += self._exact(1)
+        assert head.startswith(b"HTTP/1.1 101"), head
+        self.next_id, self.events = 0, []
+
+    def _exact(self, n: int) -> bytes:
+        data = b""
+        while len(data) < n:
+            chunk = self.sock.recv(n - len(data))
+            if not chunk:
+                raise ConnectionError("Chromium closed the DevTools connection")
+            data += chunk
+        return data
+
+    def _send(self, message: dict) -> None:
+        payload, mask = json.dumps(message).encode(), os.urandom(4)
+        n = len(payload)
+        head = struct.pack("!BB", 0x81, 0x80 | n) if n < 126 else (
+            struct.pack("!BBH", 0x81, 0xFE, n) if n < 65536 else struct.pack("!BBQ", 0x81, 0xFF, n))
+        self.sock.sendall(head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+
+    def _receive(self) -> dict:
+        message = b""
+        while True:
+            first, second = self._exact(2)
+            n = second & 0x7F
+            if n >= 126:
+                (n,) = struct.unpack("!H" if n == 126 else "!Q", self._exact(2 if n == 126 else 8))
+            payload = self._exact(n)
+            if first & 0x0F == 0x8:
+                raise ConnectionError("Chromium closed the DevTools connection")
+            if first & 0x0F in (0x0, 0x1, 0x2):
+                message += payload
+                if first & 0x80:
+                    return json.loads(message)
+
+    def call(self, method: str, **params) -> dict:
+        self.next_id += 1
+        self._send({"id": self.next_id, "method": method, "params": params})
+        while True:
+            message = self._receive()
+            if message.get("id") == self.next_id:
+                assert "error" not in message, message
+                return message["result"]
+            self.events.append(message)
+
+    def wait_for(self, event: str, timeout: float) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for message in self.events:
+                if message.get("method") == event:
+                    return message
+            self.events.append(self._receive())
+        raise TimeoutError(f"no {event} within {timeout} s")
+
+
+@pytest.fixture
+def browser(tmp_path_factory):
+    """A fresh headless Chromium with its own profile, always killed afterwards."""
+    if not CHROMIUM:
+        pytest.skip("no chromium binary (apt-get install chromium)")
+    profile = tmp_path_factory.mktemp("chromium-profile")
+    proc = subprocess.Popen(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+         "--no-first-run", "--no-default-browser-check", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--disable-extensions",
+         "--hide-scrollbars", "--window-size=1200,900", f"--user-data-dir={profile}",
+         "--remote-debugging-port=0", "about:blank"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    client = None
+    try:
+        port_file, deadline = profile / "DevToolsActivePort", time.monotonic() + 30
+        while not port_file.exists() or not port_file.read_text().strip():
+            assert proc.poll() is None and time.monotonic() < deadline, "Chromium did not start"
+            time.sleep(0.05)
+        port = int(port_file.read_text().split()[0])
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as r:
+            page = next(t for t in json.load(r) if t["type"] == "page")
+        client = DevTools(page["webSocketDebuggerUrl"], timeout=30)
+        yield client
+    finally:
+        if client:
+            client.sock.close()
+        with contextlib.suppress(ProcessLookupError):  # it may have died on its own
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+def open_page(client: DevTools, path: Path, timeout: float = 30) -> None:
+    client.call("Network.enable")
+    client.call("Page.enable")
+    client.call("Page.navigate", url=path.as_uri())
+    client.wait_for("Page.loadEventFired", timeout)
+
+
+LOAD_ALL = """(async () => {
+  const images = [...document.images];
+  images.forEach(i => { i.loading = 'eager'; });
+  const timeout = new Promise(done => setTimeout(done, 15000));
+  await Promise.race([Promise.allSettled(images.map(i => i.decode())), timeout]);
+  return JSON.stringify({
+    people: [...document.querySelectorAll('section.person')].map(s => [s.dataset.person,
+      +s.dataset.photos, +s.dataset.faces]),
+    broken: images.filter(i => !(i.naturalWidth > 0)).map(i => i.src),
+    images: images.map(i => i.currentSrc),
+    resources: performance.getEntriesByType('resource').map(e => e.name),
+  });
+})()"""
+
+
+def evaluate(client: DevTools, expression: str):
+    result = client.call("Runtime.evaluate", expression=expression, awaitPromise=True,
+                         returnByValue=True, timeout=30000)
+    assert "exceptionDetails" not in result, result
+    return result["result"]["value"]
+
+
+def build_output(tmp_path: Path) -> tuple[Path, dict]:
+    src, out = tmp_path / "src", tmp_path / "out"
+    for name, people in {"a.jpg": [0, 1], "b.jpg": [0], "c/d.jpg": [0, 2], "e f.jpg": [1],
+                         "g.jpg": [2], "h.jpg": [], "i.jpg": [0, 1, 2]}.items():
+        draw(src / name, people)
+    result = sort_photos(src, out, SortOptions(workers=1), embedder=FakeEmbedder())
+    requests, faces, face_photos, unknown = [], {}, {}, []
+    for photo in result.catalog.photos:
+        for face in (f for f in photo.faces if not f.forgotten):
+            requests.append(ThumbRequest(face.id, photo.rel, face.box, photo.hash))
+            face_photos[face.id] = photo.rel
+            if face.person:
+                faces.setdefault(face.person, []).append(face.id)
+            else:
+                unknown.append(face.id)
+    thumbs = make_thumbnails(out, src, requests, blurred=False)
+    write_page(out, render_page(result.report, faces, thumbs, unknown_faces=unknown,
+                                face_photos=face_photos))
+    return out, json.loads((out / "report.json").read_text())
+
+
+def test_page_in_headless_chromium(tmp_path, browser):
+    out, report = build_output(tmp_path)
+    assert len(report["people"]) == 3
+    open_page(browser, out / "index.html")
+    seen = json.loads(evaluate(browser, LOAD_ALL))
+    assert seen["people"] == [[p["id"], p["photo_count"], p["face_count"]]
+                              for p in report["people"]]
+    assert len(seen["images"]) == report["summary"]["faces"] and seen["broken"] == []
+    requested = [e["params"]["request"]["url"] for e in browser.events
+                 if e.get("method") == "Network.requestWillBeSent"]
+    # Chromium keeps no resource timing for file:// URLs, so the Network events are the proof
+    assert set(seen["images"]) <= set(requested)
+    assert [u for u in requested + seen["resources"] if not u.startswith("file://")] == []
+    # the optional filter hides every person whose name or id does not match
+    shown = evaluate(browser, """(() => { const box = document.getElementById('filter');
+        box.value = 'person_002'; box.dispatchEvent(new Event('input'));
+        return [...document.querySelectorAll('section.person')].filter(s => !s.hidden)
+            .map(s => s.dataset.person); })()""")
+    assert shown == ["person_002"]
+    shot = browser.call("Page.captureScreenshot", format="png")
+    (tmp_path / "page.png").write_bytes(base64.b64decode(shot["data"]))
+    with Image.open(tmp_path / "page.png") as image:
+        low, high = image.convert("L").getextrema()
+        assert image.size[0] >= 800 and high - low > 100
