@@ -8,7 +8,7 @@ never decoded.
 from __future__ import annotations
 
 import os
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -61,6 +61,31 @@ def analyze_file(job: Job, embedder: Embedder, known: frozenset[str] = frozenset
     except MemoryError:
         result.error = "not enough memory to process this photo"
     return result
+
+
+def split_duplicates(jobs: list[Job]) -> tuple[list[Job], list[Analysis]]:
+    """Find byte-identical photos among `jobs` so that each content is analysed once.
+
+    Only photos that share their size with another are hashed here (identical files have
+    equal sizes), so a library without duplicates costs nothing extra. Returns the jobs to
+    analyse and, for each extra copy, an Analysis marked cached with its hash: to be stored
+    after the analysis of its first copy."""
+    sizes = Counter(job.size for job in jobs)
+    first: dict[str, Job] = {}
+    unique, copies = [], []
+    for job in jobs:
+        if sizes[job.size] > 1:
+            try:
+                digest = images.content_hash(images.read_bytes(job.path))
+            except UnreadablePhoto:
+                unique.append(job)  # the worker will report why
+                continue
+            if digest in first:
+                copies.append(Analysis(job, hash=digest, cached=True))
+                continue
+            first[digest] = job
+        unique.append(job)
+    return unique, copies
 
 
 _worker: dict = {}

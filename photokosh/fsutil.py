@@ -7,7 +7,7 @@ import shutil
 import uuid
 from pathlib import Path
 
-from .state import STATE_DIR
+from .state import STATE_DIR, make_private_dir
 
 TMP_DIR = f"{STATE_DIR}/tmp"
 
@@ -55,8 +55,20 @@ def publish(tmp: Path, dest: Path) -> None:
 
 def new_tmp(out: Path, suffix: str = "") -> Path:
     folder = tmp_dir(out)
-    folder.mkdir(parents=True, exist_ok=True)
+    if not folder.is_dir():
+        make_private_dir(folder)
     return folder / f"{uuid.uuid4().hex}{suffix}"
+
+
+def private_parents(dest: Path, root: Path) -> None:
+    """Create the folders between `root` and `dest` owner-only (0700), `root` included."""
+    missing = []
+    folder = dest.parent
+    while folder != root.parent and not folder.is_dir():
+        missing.append(folder)
+        folder = folder.parent
+    for folder in reversed(missing):
+        make_private_dir(folder)
 
 
 def place(source: Path, dest: Path, out: Path, how: str) -> None:

@@ -132,14 +132,16 @@ def decode(image: Image.Image, scale: float = 1.0, exact: bool = True) -> Decode
     than a full decode followed by a resize.
     """
     width, height = displayed_size(image)
-    scale = min(scale, 1.0, (MAX_DECODED_PIXELS / (width * height)) ** 0.5)
-    target = (max(1, round(image.size[0] * scale)), max(1, round(image.size[1] * scale)))
+    budget = (MAX_DECODED_PIXELS / (width * height)) ** 0.5
+    scale = min(scale, 1.0, budget)
     try:
         if image.format in _DRAFT_FORMATS and scale < 1.0:
-            image.draft("RGB", target)
+            draft = _draft_scale(scale, budget)
+            image.draft("RGB", (max(1, round(image.size[0] * draft)),
+                                max(1, round(image.size[1] * draft))))
         image.load()
-        upright = ImageOps.exif_transpose(image)
-        rgb = to_rgb(upright)
+        ImageOps.exif_transpose(image, in_place=True)  # no copy of a big image
+        rgb = to_rgb(image)
         want = (max(1, round(width * scale)), max(1, round(height * scale)))
         if rgb.size[0] > want[0] * (1.05 if exact else 2.0):
             rgb = rgb.resize(want, Image.Resampling.BILINEAR, reducing_gap=2.0)
@@ -149,6 +151,17 @@ def decode(image: Image.Image, scale: float = 1.0, exact: bool = True) -> Decode
         raise UnreadablePhoto("not enough memory to decode this image") from exc
     pixels = np.asarray(rgb)
     return Decoded(pixels, width, height, pixels.shape[1] / width)
+
+
+def _draft_scale(wanted: float, budget: float) -> float:
+    """The DCT scale (1, 1/2, 1/4, 1/8) draft mode should decode at: the smallest one that
+    still gives `wanted`, unless that one holds more pixels than the budget allows."""
+    scales = [1.0, 0.5, 0.25, 0.125]
+    fits = [s for s in scales if s >= wanted * 0.999] or [1.0]
+    choice = fits[-1]
+    if choice > budget:
+        choice = max([s for s in scales if s <= budget] or [0.125])
+    return choice
 
 
 def load_upright(data: bytes, max_side: int | None = None) -> Image.Image:

@@ -159,6 +159,7 @@ def _write(rel: str, target: Target, source: Path, out: Path, link: str,
             fsutil.place(source / target.source, dest, out, link)
         else:
             data = images.read_bytes(source / target.source)
+            fsutil.private_parents(dest, out / BLURRED)  # no face, but still private
             tmp = fsutil.new_tmp(out, Path(rel).suffix)
             try:
                 blur.write_blurred(data, boxes.get(target.hash, []), target.source, tmp)

@@ -248,8 +248,9 @@ def _count(n: int, one: str, many: str | None = None) -> str:
 
 def _visible(text: str) -> str:
     """Control characters (newlines, tabs, escapes in file names) shown as \\xNN."""
+    text = str(text).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     return "".join(f"\\x{ord(c):02x}" if unicodedata.category(c) == "Cc" else c
-                   for c in str(text))
+                   for c in text)
 
 
 def _e(text) -> str:
@@ -258,8 +259,10 @@ def _e(text) -> str:
 
 
 def _url(path: str, safe: str = "/") -> str:
-    """A relative URL: every character that could end the path or start a scheme is quoted."""
-    return html.escape(quote(str(path), safe=safe), quote=True)
+    """A relative URL: every character that could end the path or start a scheme is quoted.
+    Bytes of a file name that are not UTF-8 (surrogate escapes) are quoted as themselves."""
+    raw = str(path).encode("utf-8", "surrogateescape")
+    return html.escape(quote(raw, safe=safe), quote=True)
 
 
 CSS = """

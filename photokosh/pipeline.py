@@ -12,12 +12,13 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field, replace
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
 
 from . import fsutil, organize
-from .analyze import Job, analyze, default_workers
+from .analyze import Job, analyze, default_workers, split_duplicates
 from .cluster import DEFAULT_SETTINGS, ClusterSettings, person_cohesion
 from .errors import PhotokoshError
 from .faces import DlibEmbedder, Embedder
@@ -150,13 +151,15 @@ def update_analyses(source: Path, state: State, embedder: Embedder, workers: int
     present = {c.rel for c in scanned.photos}
     vanished = {rel: row for rel, row in rows.items() if rel not in present}
     first_seen = {row[2]: row[4] for row in vanished.values() if row[2]}  # moved photos
+    unique, copies = split_duplicates(jobs)
     if scheduler:
         from .distributed import analyze_on_cluster
 
-        results = analyze_on_cluster(jobs, embedder, frozenset(analysed), scheduler)
+        results = analyze_on_cluster(unique, embedder, frozenset(analysed), scheduler)
     else:
-        results = analyze(jobs, embedder, known=frozenset(analysed), workers=workers)
-    cached = _store(results, len(jobs), state, key, run, first_seen, notify)
+        results = analyze(unique, embedder, known=frozenset(analysed), workers=workers)
+    # copies last: their content's analysis is in the state by then
+    cached = _store(chain(results, copies), len(jobs), state, key, run, first_seen, notify)
     with state.transaction():
         state.drop_photos(vanished)
         state.prune()
