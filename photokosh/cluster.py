@@ -1,0 +1,372 @@
+"""Stage 4: group face embeddings into people.
+
+The default method keeps DBSCAN at its core and makes it safe at library scale:
+
+1. DBSCAN with a tight eps finds dense cores: faces that are surely one person.
+2. Average-linkage merging joins cores and leftover faces while the root-mean-square distance
+   between two groups' faces stays within 0.56, the distance dlib's metric loss pulls
+   same-person pairs under (threshold 0.6 minus margin 0.04, dlib's loss_metric defaults).
+   Average linkage looks at all pairs of two groups, so unlike DBSCAN's single links it does
+   not chain people together, and its cut does not move with the size of the library.
+3. Stray fragments (at most `attach_size` faces) then join the group they would pass dlib's
+   own same-person test of 0.6 against on average.
+
+Faces of one photo never share a person (cannot-link) at any step. How the thresholds were
+chosen, and what the alternatives score, is measured by benchmarks/accuracy.py.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+
+import numpy as np
+
+# scipy and scikit-learn are imported where they are used: together they take about two
+# seconds to import, which a re-run with no new faces (that only needs person_cohesion) skips.
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    eps: float = 0.4  # DBSCAN eps (euclidean on the 128-d embeddings)
+    min_samples: int = 2  # DBSCAN min_samples
+    method: str = "default"  # "default" (DBSCAN + merging) or "dbscan" (plain DBSCAN)
+    merge_distance: float = 0.56  # average-linkage cut (RMS distance between two groups)
+    attach_distance: float = 0.6  # looser cut for fragments of at most attach_size faces
+    attach_size: int = 5
+    neighbours: int = 10  # nearest neighbours per face that the graph keeps
+
+
+DEFAULT_SETTINGS = ClusterSettings()
+
+_EXACT_LIMIT = 5_000  # above this many faces the neighbour search turns approximate
+_BLOCK = 2048
+_PROBES = 2  # cells searched per cell in the approximate search
+
+
+def cluster_faces(embeddings: np.ndarray, groups: np.ndarray,
+                  settings: ClusterSettings = DEFAULT_SETTINGS) -> np.ndarray:
+    """Label each face with its person.
+
+    `embeddings` is (n, 128); faces with equal `groups` values come from one photo and never
+    get the same label. Returns (n,) int labels 0..k-1, most faces first; -1 means "belongs to
+    nobody" (DBSCAN noise, only with method "dbscan": the default gives every face a person,
+    possibly one of its own). Deterministic.
+    """
+    x = np.asarray(embeddings, dtype=np.float64)
+    groups = np.asarray(groups)
+    if len(x) == 0:
+        return np.zeros(0, dtype=np.int64)
+    if settings.method not in ("default", "dbscan"):
+        raise ValueError(f"unknown clustering method {settings.method!r}")
+    reach = max(settings.eps, settings.merge_distance, settings.attach_distance)
+    edges = _neighbour_graph(x, settings.neighbours, reach)
+    labels = _dbscan(x, groups, edges, settings.eps, settings.min_samples)
+    if settings.method == "dbscan":
+        return _relabel(labels)
+    # Average linkage never builds a group whose faces are on average further apart than its
+    # cut; a DBSCAN core that is has chained, and its faces go back to the merging one by one.
+    labels[_pair_rms(x, labels)[np.maximum(labels, 0)] > settings.merge_distance] = -1
+    loose = labels < 0
+    labels[loose] = labels.max(initial=-1) + 1 + np.arange(int(loose.sum()))
+    units = np.unique(labels, return_inverse=True)[1].ravel()
+    units = _merge(x, units, groups, edges, settings.merge_distance, settings.neighbours)
+    if settings.attach_size > 0:
+        units = _merge(x, units, groups, edges, settings.attach_distance, settings.neighbours,
+                       small=settings.attach_size)
+    return _relabel(units)
+
+
+def assign_to_people(known: np.ndarray, known_labels: np.ndarray, new: np.ndarray,
+                     new_groups: np.ndarray,
+                     settings: ClusterSettings = DEFAULT_SETTINGS) -> np.ndarray:
+    """For each new face, the label of the existing person it joins, or -1 for nobody.
+
+    A face joins a person when the RMS distance between it and the person's faces is within
+    `attach_distance` (`merge_distance` if attach_size is 0): the rule by which cluster_faces
+    lets a lone face join a group, so a face that clustering would have put with a person
+    joins them. Faces of one photo are matched to people together (linear_sum_assignment),
+    so no two join the same person.
+    """
+    known_labels = np.asarray(known_labels)
+    new = np.asarray(new, dtype=np.float64)
+    new_groups = np.asarray(new_groups)
+    out = np.full(len(new), -1, dtype=np.int64)
+    keep = known_labels >= 0
+    if not len(new) or not keep.any():
+        return out
+    people, idx = np.unique(known_labels[keep], return_inverse=True)
+    stats = _Stats(np.asarray(known, dtype=np.float64)[keep], idx.ravel())
+    limit = settings.attach_distance if settings.attach_size > 0 else settings.merge_distance
+    # Cost grows as new faces x people (x d); in blocks of _BLOCK faces, keeping only the
+    # (face, person) pairs within the limit.
+    found = []
+    for i in range(0, len(new), _BLOCK):
+        dist = stats.rms_to_points(new[i:i + _BLOCK])
+        face, person = np.nonzero(dist <= limit)
+        found.append((face + i, person, dist[face, person]))
+    face, person, dist = (np.concatenate(a) for a in zip(*found, strict=True))
+    photo = np.unique(new_groups, return_inverse=True)[1].ravel()[face]
+    for pick in _split_by(photo, np.arange(len(face)), int(photo.max(initial=-1)) + 1):
+        if not len(pick):
+            continue
+        rows, r = np.unique(face[pick], return_inverse=True)
+        cols, c = np.unique(person[pick], return_inverse=True)
+        cost = np.full((len(rows), len(cols)), 1e6)
+        cost[r.ravel(), c.ravel()] = dist[pick]
+        from scipy.optimize import linear_sum_assignment
+
+        chosen_r, chosen_c = linear_sum_assignment(cost)
+        ok = cost[chosen_r, chosen_c] <= limit
+        out[rows[chosen_r[ok]]] = people[cols[chosen_c[ok]]]
+    return out
+
+
+def person_cohesion(embeddings: np.ndarray, labels: np.ndarray,
+                    settings: ClusterSettings = DEFAULT_SETTINGS) -> dict[int, dict]:
+    """How alike each person's faces are, per label >= 0.
+
+    `mean_distance` / `max_distance`: from the faces to the person's centre; `pair_rms`: RMS
+    distance between two of the person's faces; `cohesion`: 1 - mean_distance (1 = identical).
+    `doubtful` is set when, on average, two of the person's faces would fail dlib's 0.6
+    same-person test (pair_rms > attach_distance: two people merged), or some face would fail
+    it against the person's average face (max_distance > attach_distance: an intruder).
+    """
+    x = np.asarray(embeddings, dtype=np.float64)
+    labels = np.asarray(labels)
+    keep = labels >= 0
+    people, idx = np.unique(labels[keep], return_inverse=True)
+    if not len(people):
+        return {}
+    idx = idx.ravel()
+    stats = _Stats(x[keep], idx)
+    to_centre = np.linalg.norm(x[keep] - stats.centres[idx], axis=1)
+    mean = np.bincount(idx, weights=to_centre) / stats.count
+    largest = np.zeros(len(people))
+    np.maximum.at(largest, idx, to_centre)
+    rms = _pair_rms(x[keep], idx)
+    limit = settings.attach_distance
+    return {int(p): {"faces": int(stats.count[i]), "mean_distance": float(mean[i]),
+                     "max_distance": float(largest[i]), "pair_rms": float(rms[i]),
+                     "cohesion": float(1 - mean[i]),
+                     "doubtful": bool(rms[i] > limit or largest[i] > limit)}
+            for i, p in enumerate(people)}
+
+
+class _Stats:
+    """Count, sum and sum of squared norms per group: enough for exact RMS distances."""
+
+    def __init__(self, x: np.ndarray, idx: np.ndarray, size: int | None = None):
+        size = int(idx.max(initial=-1)) + 1 if size is None else size
+        self.count = np.bincount(idx, minlength=size).astype(np.float64)
+        import scipy.sparse as sp
+
+        onehot = sp.csr_matrix((np.ones(len(idx)), (idx, np.arange(len(idx)))),
+                               shape=(size, len(idx)))
+        self.sums = np.asarray(onehot @ x)
+        self.sq = np.bincount(idx, weights=np.einsum("ij,ij->i", x, x), minlength=size)
+
+    @property
+    def centres(self) -> np.ndarray:
+        return self.sums / np.maximum(self.count, 1)[:, None]
+
+    def rms(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """RMS distance between faces of groups a and b, from mean |x - y|^2 =
+        sq_a/n_a + sq_b/n_b - 2 s_a.s_b/(n_a n_b): O(d) per pair, however large the groups."""
+        na, nb = self.count[a], self.count[b]
+        cross = np.concatenate([  # chunked, as in _neighbour_graph
+            np.einsum("ij,ij->i", self.sums[a[i:i + 65536]], self.sums[b[i:i + 65536]])
+            for i in range(0, len(a), 65536)] or [np.zeros(0)])
+        return np.sqrt(np.maximum(self.sq[a] / na + self.sq[b] / nb - 2 * cross / (na * nb), 0))
+
+    def rms_to_points(self, y: np.ndarray) -> np.ndarray:
+        """(len(y), groups) RMS distances from single faces to every group."""
+        sq = np.einsum("ij,ij->i", y, y)[:, None]
+        d2 = sq + self.sq / self.count - 2 * (y @ self.sums.T) / self.count
+        return np.sqrt(np.maximum(d2, 0))
+
+    def merge(self, x: int, y: int) -> None:
+        for a in (self.count, self.sums, self.sq):
+            a[x] += a[y]
+
+
+def _pair_rms(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Per label >= 0, RMS distance between two distinct faces (0 for a single face)."""
+    idx = np.where(labels >= 0, labels, 0)
+    stats = _Stats(x[labels >= 0], idx[labels >= 0], int(idx.max(initial=0)) + 1)
+    n = np.maximum(stats.count, 1)
+    spread = np.maximum(stats.sq / n - np.einsum("ij,ij->i", stats.centres, stats.centres), 0)
+    return np.sqrt(2 * spread * n / np.maximum(n - 1, 1))
+
+
+def _neighbour_graph(x: np.ndarray, k: int, radius: float, queries: np.ndarray | None = None):
+    """The one place that searches neighbours: up to k nearest within `radius` of each of
+    `queries` (default: every row of x), symmetrised, as (i, j, distance) edges, i != j.
+    Exact while queries x rows stays under _EXACT_LIMIT^2 (cost grows as queries * n * d,
+    in blocks of _BLOCK rows), approximate above (_ivf_blocks)."""
+    n, k = len(x), min(k, len(x) - 1)
+    queries = np.arange(n) if queries is None else queries
+    if k < 1 or not len(queries):
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    x32 = x.astype(np.float32)
+    norms = np.einsum("ij,ij->i", x32, x32)
+    if len(queries) * n <= _EXACT_LIMIT**2:
+        blocks = ((queries[i:i + _BLOCK], np.arange(n)) for i in range(0, len(queries), _BLOCK))
+    else:
+        blocks = _ivf_blocks(x32, norms, queries)
+    rows, cols = [], []
+    for q, cand in blocks:
+        d2 = norms[cand][None, :] - 2 * (x32[q] @ x32[cand].T)  # + |q|^2: same order per row
+        kk = min(k + 1, len(cand))
+        top = np.argpartition(d2, kk - 1, axis=1)[:, :kk]
+        rows.append(np.repeat(q, kk))
+        cols.append(cand[top].ravel())
+    r, c = np.concatenate(rows), np.concatenate(cols)
+    key = np.unique(np.minimum(r, c) * n + np.maximum(r, c))
+    r, c = key // n, key % n
+    # Exact float64 distances for the kept pairs, in chunks: all at once is 2 GB at 100k faces.
+    d = np.concatenate([np.linalg.norm(x[r[i:i + 65536]] - x[c[i:i + 65536]], axis=1)
+                        for i in range(0, len(r), 65536)] or [np.zeros(0)])
+    keep = (r != c) & (d <= radius)
+    r, c, d = r[keep], c[keep], d[keep]
+    return np.r_[r, c], np.r_[c, r], np.r_[d, d]
+
+
+def _ivf_blocks(x32: np.ndarray, norms: np.ndarray, queries: np.ndarray):
+    """Approximate search (an inverted file): k-means cells of ~sqrt(n)/2 faces, each face
+    filed under its two nearest cells; the faces of a cell are compared with the files of
+    the two cells nearest to it. The merging rounds over group centres make up for most
+    edges it misses. Cost ~ n * _PROBES * 2 * sqrt(n)/2 * d, plus k-means on 40 sqrt(n)
+    faces."""
+    n = len(x32)
+    cells = int(2 * np.sqrt(n))
+    sample = x32[np.random.default_rng(0).choice(n, min(n, 20 * cells), replace=False)]
+    from sklearn.cluster import KMeans
+
+    centres = KMeans(cells, init="random", n_init=1, max_iter=10,
+                     random_state=0).fit(sample).cluster_centers_.astype(np.float32)
+    c_norms = np.einsum("ij,ij->i", centres, centres)
+    near = np.concatenate([_two_nearest(c_norms[None, :] - 2 * (x32[i:i + _BLOCK] @ centres.T))
+                           for i in range(0, n, _BLOCK)])
+    home = _split_by(near[queries, 0], queries, cells)
+    filed = _split_by(near.ravel(), np.repeat(np.arange(n), 2), cells)
+    probe = np.argsort(c_norms[None, :] - 2 * (centres @ centres.T), axis=1)[:, :_PROBES]
+    for cell in range(cells):
+        if len(home[cell]):
+            yield home[cell], np.unique(np.concatenate([filed[c] for c in probe[cell]]))
+
+
+def _two_nearest(d2: np.ndarray) -> np.ndarray:
+    two = np.argpartition(d2, 1, axis=1)[:, :2]
+    swap = np.take_along_axis(d2, two, axis=1)
+    return np.where((swap[:, :1] > swap[:, 1:]), two[:, ::-1], two)
+
+
+def _split_by(keys: np.ndarray, values: np.ndarray, size: int) -> list[np.ndarray]:
+    """values grouped by their key 0..size-1, in order."""
+    order = np.argsort(keys, kind="stable")
+    return np.split(values[order], np.searchsorted(keys[order], np.arange(1, size)))
+
+
+def _dbscan(x: np.ndarray, groups: np.ndarray, edges, eps: float, min_samples: int):
+    """DBSCAN on the neighbour graph; faces of one photo are never each other's neighbours,
+    and a group that still holds two faces of a photo keeps the one nearest its centre."""
+    r, c, d = edges
+    keep = (d <= eps) & (groups[r] != groups[c])
+    n = len(x)  # distances of 0 are clipped: the sparse graph would drop them
+    import scipy.sparse as sp
+    from sklearn.cluster import DBSCAN
+
+    graph = sp.csr_matrix((np.maximum(d[keep], 1e-12), (r[keep], c[keep])), shape=(n, n))
+    labels = DBSCAN(eps=eps, min_samples=min_samples, metric="precomputed").fit_predict(graph)
+    member = labels >= 0
+    if not member.any():
+        return labels
+    centres = _Stats(x[member], labels[member]).centres
+    off = np.full(n, np.inf)
+    off[member] = np.linalg.norm(x[member] - centres[labels[member]], axis=1)
+    order = np.lexsort((np.arange(n), off, groups, labels))
+    lab, grp = labels[order], groups[order]
+    repeat = np.r_[False, (lab[1:] == lab[:-1]) & (grp[1:] == grp[:-1])] & (lab >= 0)
+    labels[order[repeat]] = -1
+    return labels
+
+
+def _merge(x, units, groups, edges, limit: float, k: int, small: int | None = None):
+    """Average-linkage (RMS) agglomeration of `units` up to `limit`, never joining two units
+    that share a photo; with `small`, one side of every merge has at most `small` faces.
+    Candidates: the face graph's pairs, plus the nearest group centres of every group (then
+    of every group that is new), so that two groups whose faces only see their own group's
+    faces still meet. Repeats until a round merges nothing."""
+    r, c, d = edges
+    r, c = r[d <= limit], c[d <= limit]
+    pairs = np.c_[units[r], units[c]]
+    changed = None  # first round: every group's centres, to catch pairs the face graph lacks
+    while True:
+        cr, cc, _ = _neighbour_graph(_Stats(x, units).centres, k, limit, changed)
+        merged = _agglomerate(x, units, groups, np.r_[pairs, np.c_[cr, cc]], limit, small)
+        both = np.unique(merged * (units.max() + 1) + units) // (units.max() + 1)
+        changed = np.flatnonzero(np.bincount(both) > 1)  # groups made of several old ones
+        if not len(changed):
+            return merged
+        units = merged
+        # Pairs between two unchanged groups were weighed already and still fail.
+        touch = np.isin(units[r], changed) | np.isin(units[c], changed)
+        pairs = np.c_[units[r[touch]], units[c[touch]]]
+
+
+def _agglomerate(x, units, groups, pairs, limit: float, small: int | None):
+    # Cost grows with the candidate pairs (~ n * neighbours) and, per merge, with how many
+    # groups neighbour the merged one: each distance is O(d) from the groups' sums.
+    m = int(units.max()) + 1
+    stats = _Stats(x, units, m)
+    photos = [set(part.tolist()) for part in _split_by(units, groups, m)]
+    pairs = np.unique(np.sort(pairs[pairs[:, 0] != pairs[:, 1]], axis=1), axis=0)
+    near: list[set[int]] = [set() for _ in range(m)]
+    for a, b in pairs.tolist():
+        near[a].add(b)
+        near[b].add(a)
+    dist = stats.rms(pairs[:, 0], pairs[:, 1]) if len(pairs) else np.zeros(0)
+    version = np.zeros(m, dtype=np.int64)
+    heap = [(dd, a, b, 0, 0)
+            for dd, (a, b) in zip(dist.tolist(), pairs.tolist(), strict=True) if dd <= limit]
+    heapq.heapify(heap)
+    parent = np.arange(m)
+    while heap:
+        _, a, b, va, vb = heapq.heappop(heap)
+        if parent[a] != a or parent[b] != b or version[a] != va or version[b] != vb:
+            continue  # stale: one side has merged since
+        if (small is not None and min(stats.count[a], stats.count[b]) > small) \
+                or photos[a] & photos[b]:
+            continue  # sizes only grow and photos stay, so this pair stays excluded
+        if (stats.count[a], -a) < (stats.count[b], -b):
+            a, b = b, a
+        stats.merge(a, b)
+        photos[a] |= photos[b]
+        parent[b], version[a] = a, version[a] + 1
+        for z in near[b]:
+            near[z].discard(b)
+            if z != a:
+                near[z].add(a)
+        near[a] |= near[b] - {a}
+        near[b] = set()
+        if near[a]:
+            zs = np.fromiter(near[a], dtype=np.int64, count=len(near[a]))
+            dists = stats.rms(np.full(len(zs), a), zs).tolist()
+            for dd, z in zip(dists, zs.tolist(), strict=True):
+                if dd <= limit:
+                    heapq.heappush(heap, (dd, a, z, version[a], version[z]))
+    while not np.array_equal(parent, parent[parent]):
+        parent = parent[parent]
+    return np.unique(parent[units], return_inverse=True)[1].ravel()
+
+
+def _relabel(labels: np.ndarray) -> np.ndarray:
+    """Labels 0..k-1 by decreasing size, ties by first face; -1 stays -1."""
+    out, keep = np.full(len(labels), -1, dtype=np.int64), labels >= 0
+    values, first, inverse, counts = np.unique(labels[keep], return_index=True,
+                                               return_inverse=True, return_counts=True)
+    rank = np.empty(len(values), dtype=np.int64)
+    rank[np.lexsort((first, -counts))] = np.arange(len(values))
+    out[keep] = rank[inverse.ravel()]
+    return out
