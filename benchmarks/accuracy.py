@@ -1,8 +1,11 @@
 """Accuracy of the clustering methods on labelled face embeddings, as a Markdown table.
 
-    uv run python benchmarks/accuracy.py /tmp/emb/lfw-dev.npz
+    uv run python benchmarks/accuracy.py ../shared/photos/lfw-dev
+    uv run python benchmarks/accuracy.py faces.npz
 
-The .npz holds, per face: `emb` (128-d), `photo` (index of its photo), `label` (the person)
+A folder with one sub-folder per person is run through photokosh's own analysis (detector,
+landmarks, descriptor, with its cache, exactly as `photokosh evaluate` does). An .npz holds,
+per face: `emb` (128-d), `photo` (index of its photo), `label` (the person)
 and `central` (True for the one labelled face of its photo; the others are bystanders that
 are clustered but not scored). Every face is clustered; only central faces are scored.
 Output is deterministic: no timings, fixed seeds.
@@ -38,9 +41,25 @@ class Faces:
         return Faces(self.emb[keep], self.groups[keep], self.labels[keep], self.scored[keep])
 
 
-def load(path: Path) -> Faces:
+def load(path: Path, cache: Path | None = None) -> Faces:
+    if path.is_dir():
+        return from_photos(path, cache)
     data = np.load(path)
     return Faces(data["emb"].astype(np.float32), data["photo"], data["label"], data["central"])
+
+
+def from_photos(root: Path, cache: Path | None = None) -> Faces:
+    """The faces photokosh finds in a per-person folder tree; the labelled face of each photo
+    is the one nearest its centre (LFW's convention)."""
+    from photokosh.evaluate import labelled_faces, load_labels
+    from photokosh.faces import DlibEmbedder
+
+    faces, truth, _ = labelled_faces(root, load_labels(root.resolve()), DlibEmbedder(), cache)
+    photo = {h: i for i, h in enumerate(sorted({f.hash for f in faces}))}
+    return Faces(np.stack([f.embedding for f in faces]).astype(np.float32),
+                 np.array([photo[f.hash] for f in faces]),
+                 np.array([truth.get(f.id, "") for f in faces]),
+                 np.array([f.id in truth for f in faces]))
 
 
 def photokosh_method(**changes) -> Method:
@@ -176,12 +195,14 @@ def incremental_lines(faces: Faces, share: float = 0.1, seed: int = 0) -> list[s
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("npz", type=Path, nargs="?", default=Path("/tmp/emb/lfw-dev.npz"))
+    parser.add_argument("source", type=Path, help="per-person photo folder, or an .npz")
+    parser.add_argument("--cache", type=Path, help="state folder for the faces, as in "
+                        "`photokosh evaluate --cache` [default: as photokosh evaluate]")
     parser.add_argument("--seeds", type=int, default=5, help="runs per subset size")
     args = parser.parse_args(argv)
-    faces = load(args.npz)
+    faces = load(args.source, args.cache)
     people = len(np.unique(faces.labels[faces.scored]))
-    print(f"## Clustering accuracy on {args.npz.name}\n")
+    print(f"## Clustering accuracy on {args.source.name}\n")
     print(f"{len(faces.emb)} faces in {len(np.unique(faces.groups))} photos, "
           f"{int(faces.scored.sum())} scored, {people} people.\n")
     print("\n".join(accuracy_table(faces)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PIL import Image, ImageFilter
+from PIL import Image, ImageDraw, ImageFilter
 
 from . import images
 
@@ -23,8 +23,8 @@ def blur_faces(image: Image.Image, boxes: list[tuple[int, int, int, int]]) -> Im
     w, h = out.size
     for left, top, right, bottom in boxes:
         mx, my = (right - left) * MARGIN, (bottom - top) * MARGIN
-        area = (max(0, int(left - mx)), max(0, int(top - my * 1.5)),
-                min(w, int(right + mx)), min(h, int(bottom + my)))
+        whole = (int(left - mx), int(top - my * 1.5), int(right + mx), int(bottom + my))
+        area = (max(0, whole[0]), max(0, whole[1]), min(w, whole[2]), min(h, whole[3]))
         if area[2] <= area[0] or area[3] <= area[1]:
             continue
         region = out.crop(area)
@@ -32,8 +32,21 @@ def blur_faces(image: Image.Image, boxes: list[tuple[int, int, int, int]]) -> Im
         blocks = (BLOCKS, max(1, round(BLOCKS * rh / rw)))
         small = region.resize(blocks, Image.Resampling.BOX)
         coarse = small.resize((rw, rh), Image.Resampling.NEAREST)
-        out.paste(coarse.filter(ImageFilter.GaussianBlur(max(rw, rh) / (BLOCKS * 2))), area)
+        smooth = coarse.filter(ImageFilter.GaussianBlur(max(rw, rh) / (BLOCKS * 2)))
+        # the fade belongs to the whole margin: where the photo's border cuts it, no fade
+        mask = _feathered(whole[2] - whole[0], whole[3] - whole[1]).crop(
+            (area[0] - whole[0], area[1] - whole[1], area[2] - whole[0], area[3] - whole[1]))
+        out.paste(smooth, area, mask)
     return out
+
+
+def _feathered(width: int, height: int) -> Image.Image:
+    """A mask that is opaque over the face and fades out in the outer part of the margin, so
+    that overlapping faces of a group photo leave no seams."""
+    fade = max(1, min(width, height) // 12)
+    mask = Image.new("L", (width, height), 0)
+    ImageDraw.Draw(mask).rectangle((fade, fade, width - 1 - fade, height - 1 - fade), fill=255)
+    return mask.filter(ImageFilter.GaussianBlur(fade / 2))
 
 
 def output_name(rel: str) -> str:

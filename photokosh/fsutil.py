@@ -98,6 +98,19 @@ def place(source: Path, dest: Path, out: Path, how: str) -> None:
     publish(tmp, dest)
 
 
+def replace_atomically(out: Path, dest: Path, text: str) -> None:
+    """Write one of photokosh's own files (report.json, index.html) in full under
+    OUT/.photokosh/tmp, then rename it over `dest`: a reader sees the old file or the new one,
+    and what a killed run leaves behind is removed by the next run."""
+    tmp = new_tmp(out, dest.suffix)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def fingerprint(path: Path) -> tuple[int, int, int] | None:
     """(size, mtime_ns, inode) of the entry itself (links not followed), None if absent."""
     try:

@@ -42,18 +42,17 @@ def identify(faces: list[StoredFace], photos_per_hash: dict[str, int],
     group_of = {h: i for i, h in enumerate(sorted({f.hash for f in usable}))}
     if known:
         taken = {(f.hash, f.person) for f in known}  # cannot-link with faces already placed
-        ids = sorted({f.person for f in known})
-        index = {p: i for i, p in enumerate(ids)}
+        modes, owner = _modes(known, group_of, settings, cluster_faces)
         labels = assign_to_people(
             np.stack([f.embedding for f in known]),
-            np.array([index[f.person] for f in known]),
+            modes,
             np.stack([f.embedding for f in fresh]),
             np.array([group_of[f.hash] for f in fresh]),
             settings,
         )
         rest = []
         for face, label in zip(fresh, labels, strict=True):
-            person = ids[label] if label >= 0 else None
+            person = owner[label] if label >= 0 else None
             if person is not None and (face.hash, person) not in taken:
                 result.joined[face.id] = person
                 taken.add((face.hash, person))
@@ -83,6 +82,32 @@ def identify(faces: list[StoredFace], photos_per_hash: dict[str, int],
             ranked.append((-photos, first, [f.id for f in members]))
     result.new_people = [ids for _, _, ids in sorted(ranked)]
     return result
+
+
+def _modes(known: list[StoredFace], group_of: dict[str, int], settings,
+           cluster_faces) -> tuple[np.ndarray, list[str]]:
+    """Label the faces of existing people for matching: one label per person, except that a
+    person whose faces are not one tight group (two people merged by the user, or one person
+    over decades) gets one label per sub-group, so that a new face close to either part
+    joins them. Returns (label per face, person of each label)."""
+    by_person: dict[str, list[int]] = defaultdict(list)
+    for i, face in enumerate(known):
+        by_person[face.person].append(i)
+    labels = np.zeros(len(known), dtype=np.int64)
+    owner: list[str] = []
+    for person in sorted(by_person):
+        rows = by_person[person]
+        embs = np.stack([known[i].embedding for i in rows]).astype(np.float64)
+        # RMS distance over all pairs, in closed form: 2 * (mean |x|^2 - |mean x|^2)
+        spread = 2.0 * ((embs**2).sum(axis=1).mean() - (embs.mean(axis=0) ** 2).sum())
+        parts = np.zeros(len(rows), dtype=np.int64)
+        if len(rows) > 1 and np.sqrt(max(spread, 0.0)) > settings.merge_distance:
+            parts = cluster_faces(embs, np.array([group_of[known[i].hash] for i in rows]),
+                                  settings)
+            parts = np.unique(parts, return_inverse=True)[1].ravel()
+        labels[rows] = parts + len(owner)
+        owner.extend([person] * (int(parts.max()) + 1))
+    return labels, owner
 
 
 def match_known(people: dict[str, np.ndarray], references: dict[str, np.ndarray],

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
-import os
 import unicodedata
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -83,14 +82,10 @@ def _summary(report: dict, unknown: int, no_faces: int, blurred: bool) -> str:
 
 def write_page(out: Path, html_text: str) -> Path:
     """Write OUT/index.html atomically: a browser never loads half a page."""
+    from .fsutil import replace_atomically
+
     dest = Path(out) / "index.html"
-    tmp = dest.with_name(f".index.html.tmp{os.getpid()}")
-    try:
-        tmp.write_text(html_text, encoding="utf-8")
-        os.replace(tmp, dest)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    replace_atomically(out, dest, html_text)
     return dest
 
 

@@ -228,7 +228,7 @@ def _finish(state: State, catalog: Catalog, options: SortOptions, workers: int, 
     if not options.dry_run:
         if run is not None:
             state.finish_run(run, time.time())
-        write_json(out / "report.json", report)
+        write_json(out, report)
         if options.page:
             publish_page(catalog, report, blurred=options.blur, workers=workers)
     return SortResult(report, catalog, changes, failures)
@@ -350,7 +350,7 @@ def _placements(catalog: Catalog) -> list[organize.Placed]:
                          if f.person and not f.forgotten and f.person in folder})
         if people:
             where = people
-        elif photo.faces:
+        elif any(not f.forgotten for f in photo.faces):
             where = [organize.UNKNOWN]
         else:
             where = [organize.NO_FACES]

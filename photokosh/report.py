@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,9 +68,10 @@ class Catalog:
 def build(catalog: Catalog, seconds: float) -> dict:
     """The report as a JSON-ready dict."""
     photos = catalog.photos
-    with_faces = [p for p in photos if p.faces]
-    unknown = [p for p in with_faces
-               if not any(f.person and not f.forgotten for f in p.faces)]
+    # Faces of forgotten people are kept (as boxes, to blur them) but reported nowhere.
+    visible = {p.rel: [f for f in p.faces if not f.forgotten] for p in photos}
+    with_faces = [p for p in photos if visible[p.rel]]
+    unknown = [p for p in with_faces if not any(f.person for f in visible[p.rel])]
     return {
         "schema": SCHEMA,
         "photokosh": __version__,
@@ -81,7 +81,7 @@ def build(catalog: Catalog, seconds: float) -> dict:
         "summary": {
             "photos": len(photos),
             "photos_with_faces": len(with_faces),
-            "faces": sum(len(p.faces) for p in photos),
+            "faces": sum(len(faces) for faces in visible.values()),
             "people": len(catalog.people),
             "unknown_photos": len(unknown),
             "no_face_photos": len(photos) - len(with_faces),
@@ -111,7 +111,7 @@ def build(catalog: Catalog, seconds: float) -> dict:
                 "width": p.width,
                 "height": p.height,
                 "faces": [{"box": list(f.box), "person": f.person,
-                           "score": round(f.score, 3)} for f in p.faces if not f.forgotten],
+                           "score": round(f.score, 3)} for f in visible[p.rel]],
             }
             for p in photos
         ],
@@ -128,13 +128,13 @@ def printable(rel: str) -> str:
     return rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def write_json(path: Path, document: dict) -> None:
-    """Write atomically: a reader sees the old report or the new one, never half of one."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(document, f, indent=2, ensure_ascii=False)
-        f.write("\n")
-    os.replace(tmp, path)
+def write_json(out: Path, document: dict) -> Path:
+    """Write OUT/report.json atomically."""
+    from .fsutil import replace_atomically
+
+    dest = Path(out) / "report.json"
+    replace_atomically(out, dest, dumps(document) + "\n")
+    return dest
 
 
 def dumps(document: dict) -> str:

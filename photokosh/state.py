@@ -111,7 +111,12 @@ class State:
         self.path = state_dir(out) / "state.db"
         self.db = sqlite3.connect(":memory:", isolation_level=None)
         if self.path.exists():
-            source = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+            # Without a write-ahead log on disk the file is complete: open it immutable, so
+            # that not even SQLite's shared-memory files are created. With one (a run was
+            # killed), read-only mode reads the log too; its side files exist already.
+            wal = self.path.with_name(self.path.name + "-wal").exists()
+            mode = "mode=ro" if wal else "immutable=1"
+            source = sqlite3.connect(f"file:{self.path}?{mode}", uri=True)
             try:
                 source.backup(self.db)
             finally:

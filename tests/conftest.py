@@ -35,3 +35,57 @@ def tree_hashes(root: Path) -> dict[str, str]:
     """Relative path -> sha256 of every file under root (to prove sources stay unchanged)."""
     return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(root.rglob("*")) if p.is_file() and not p.is_symlink()}
+
+
+# --- shared by test_sort, test_incremental, test_people, test_bad_input, test_crash ----------
+
+def tree_state(root: Path) -> dict[str, tuple]:
+    """Every entry under root (hidden ones too) -> what it is: ("dir", mode), ("link", target),
+    ("special", mode) or ("file", mode, mtime_ns, sha256). Equal snapshots mean nothing was
+    created, removed, rewritten or touched."""
+    found: dict[str, tuple] = {}
+    if not Path(root).exists():
+        return found
+    for dirpath, dirnames, filenames in os.walk(os.fsencode(root)):
+        for name in dirnames + filenames:
+            full = os.path.join(dirpath, name)
+            rel = os.fsdecode(os.path.relpath(full, os.fsencode(root)))
+            st = os.lstat(full)
+            if os.path.islink(full):
+                found[rel] = ("link", os.readlink(full))
+            elif os.path.isdir(full):
+                found[rel] = ("dir", st.st_mode)
+            elif not os.path.isfile(full):  # a FIFO or socket: reading it could block
+                found[rel] = ("special", st.st_mode)
+            else:
+                with open(full, "rb") as f:
+                    digest = hashlib.sha256(f.read()).hexdigest()
+                found[rel] = ("file", st.st_mode, st.st_mtime_ns, digest)
+    return found
+
+
+def placed_files(out: Path) -> set[str]:
+    """Files and symlinks photokosh places in OUT: not its state, report or review page."""
+    return {rel for rel, what in tree_state(out).items()
+            if what[0] != "dir" and not rel.startswith(".photokosh")
+            and rel not in ("report.json", "index.html")}
+
+
+@pytest.fixture
+def cli(monkeypatch, fake):
+    """Run a photokosh command through CliRunner with the fake face model (the `fake` fixture,
+    so tests can read fake.calls); `sort` runs in this process (--workers 1)."""
+    from click.testing import CliRunner
+
+    from photokosh.cli import main
+
+    monkeypatch.setattr("photokosh.pipeline.DlibEmbedder", lambda *a, **k: fake)
+    runner = CliRunner()
+
+    def invoke(*args: str | Path):
+        argv = [os.fspath(a) if isinstance(a, os.PathLike) else a for a in args]
+        if argv and argv[0] == "sort" and "--workers" not in argv:
+            argv += ["--workers", "1"]
+        return runner.invoke(main, argv, catch_exceptions=False)
+
+    return invoke
