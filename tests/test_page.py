@@ -112,7 +112,9 @@ def test_page_is_written_atomically(tmp_path):
     path = write_page(tmp_path, "<p>one</p>")
     write_page(tmp_path, "<p>two</p>")
     assert path == tmp_path / "index.html" and path.read_text() == "<p>two</p>"
-    assert [p.name for p in tmp_path.iterdir()] == ["index.html"]
+    # nothing left beside it: the temporary file lived in OUT/.photokosh/tmp and was renamed
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".photokosh", "index.html"]
+    assert list((tmp_path / ".photokosh" / "tmp").iterdir()) == []
 
 
 def centre(path: Path) -> tuple[int, int, int]:
