@@ -145,10 +145,10 @@ def decode(image: Image.Image, scale: float = 1.0, exact: bool = True) -> Decode
         want = (max(1, round(width * scale)), max(1, round(height * scale)))
         if rgb.size[0] > want[0] * (1.05 if exact else 2.0):
             rgb = rgb.resize(want, Image.Resampling.BILINEAR, reducing_gap=2.0)
-    except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise UnreadablePhoto(_decode_reason(exc)) from exc
     except MemoryError as exc:
         raise UnreadablePhoto("not enough memory to decode this image") from exc
+    except Exception as exc:  # Pillow's decoders raise many types on damaged data
+        raise UnreadablePhoto(_decode_reason(exc)) from exc
     pixels = np.asarray(rgb)
     return Decoded(pixels, width, height, pixels.shape[1] / width)
 
