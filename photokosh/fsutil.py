@@ -111,18 +111,11 @@ def replace_atomically(out: Path, dest: Path, text: str) -> None:
         raise
 
 
-def fingerprint(path: Path) -> tuple[int, int, int] | None:
-    """(size, mtime_ns, inode) of the entry itself (links not followed), None if absent."""
+def fingerprint(path: Path, follow: bool = False) -> tuple[int, int, int] | None:
+    """(size, mtime_ns, inode) of the entry itself (or of a link's target with `follow`),
+    None if absent."""
     try:
-        st = os.lstat(path)
-    except OSError:
-        return None
-    return (st.st_size, st.st_mtime_ns, st.st_ino)
-
-
-def fingerprint_followed(path: Path) -> tuple[int, int, int] | None:
-    try:
-        st = os.stat(path)
+        st = os.stat(path) if follow else os.lstat(path)
     except OSError:
         return None
     return (st.st_size, st.st_mtime_ns, st.st_ino)

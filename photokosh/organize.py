@@ -187,7 +187,7 @@ def _adoptable(rec: Output, actual: tuple[int, int, int], source: Path, path: Pa
     photokosh would have put there."""
     if rec.kind == "blur":
         return rec.mtime_ns is not None and actual[1] >= rec.mtime_ns  # made after planning
-    original = fsutil.fingerprint_followed(source / rec.source)
+    original = fsutil.fingerprint(source / rec.source, follow=True)
     if original is None:
         return False
     if path.is_symlink():
