@@ -138,3 +138,25 @@ def test_lfw_small_bcubed_f_above_the_floor(lfw_small):
     assert len(true) == 48
     precision, recall, f = bcubed_scores(true, pred)
     assert f >= LFW_SMALL_FLOOR, (precision, recall, f)
+
+
+def test_demo_each_named_person_is_exactly_one_folder(demo):
+    """Issue 4's target: every named person has one folder holding exactly their photos."""
+    report, labels = demo["report"], demo["labels"]
+    names = {name for people in labels.values() for name in people}
+    assert len(names) == 6
+    folders = {p["id"]: set(p["photos"]) for p in report["people"]}
+    for name in sorted(names):
+        theirs = {path for path, people in labels.items() if name in people}
+        assert len([pid for pid, photos in folders.items() if photos == theirs]) == 1, name
+
+
+def test_evaluate_scores_lfw_small_above_the_floor(tmp_path):
+    source = _need(SHARED_PHOTOS / "lfw-small")
+    result = CliRunner().invoke(main, ["evaluate", str(source), "--cache", str(tmp_path / "c"),
+                                       "--json", "-q"], catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    scores = json.loads(result.stdout)
+    assert scores["people_true"] == 8 and scores["faces"] == 48
+    assert scores["pairwise_f"] >= LFW_SMALL_FLOOR and scores["bcubed_f"] >= LFW_SMALL_FLOOR
+    assert scores["ari"] >= LFW_SMALL_FLOOR
