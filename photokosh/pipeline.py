@@ -117,7 +117,8 @@ def _run(source, out, options, embedder, workers, state: State, notify, started)
         name_people(state, embedder.key, references)
     state.set_meta("last_run", {
         "source": str(source), "key": embedder.key, "options": asdict(options), "run": run,
-        "scan_errors": errors, "aliases": scanned.aliases, "ignored": scanned.ignored})
+        "scan_errors": errors, "aliases": scanned.aliases, "ignored": scanned.ignored,
+        "raw": scanned.raw})
     catalog = _catalog(state, source, out, run)
     catalog.reused = inventory.reused
     catalog.analysed = inventory.analysed
@@ -300,7 +301,7 @@ def _catalog(state: State, source: Path, out: Path, run: int | None) -> Catalog:
                 "min_samples": o["min_samples"], "min_photos": o["min_photos"],
                 "link": o["link"], "blur": o["blur"], "embedder": key}
     return Catalog(source, out, settings, photos, people, errors,
-                   [tuple(a) for a in last["aliases"]], last["ignored"])
+                   [tuple(a) for a in last["aliases"]], last["ignored"], raw=last.get("raw", []))
 
 
 def _people(state: State, photos: list[PhotoEntry], faces_by_hash) -> list[PersonEntry]:

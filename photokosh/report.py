@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
+from .scan import RAW_REASON
 
 SCHEMA = 1
 
@@ -56,6 +57,7 @@ class Catalog:
     ignored: int = 0
     analysed: int = 0
     reused: int = 0
+    raw: list[str] = field(default_factory=list)  # camera RAW files, not read
 
     def duplicates(self) -> list[list[str]]:
         by_hash: dict[str, list[str]] = {}
@@ -119,6 +121,7 @@ def build(catalog: Catalog, seconds: float) -> dict:
         "duplicates": [[printable(r) for r in group] for group in catalog.duplicates()],
         "aliases": [{"path": printable(rel), "same_file_as": printable(other)}
                     for rel, other in catalog.aliases],
+        "not_read": [{"path": printable(rel), "reason": RAW_REASON} for rel in catalog.raw],
     }
 
 

@@ -20,6 +20,12 @@ from .errors import BROKEN_LINK, NOT_REGULAR
 # Extensions Pillow registers, plus the HEIF family that pillow-heif adds. Files with other
 # extensions (videos, sidecars, Thumbs.db) are not photos and are passed over silently.
 _EXTRA = {".heic", ".heif", ".hif", ".avif"}
+# Camera RAW files are not read: decoding them well needs a RAW developer, and most cameras
+# and apps keep a JPEG or HEIC beside them. They are listed in the report, not as errors.
+RAW_EXTENSIONS = {".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".dng",
+                  ".raf", ".orf", ".rw2", ".pef", ".srw", ".x3f", ".3fr", ".iiq", ".rwl"}
+RAW_REASON = ("camera RAW file: not read; photokosh sorts the JPEG/HEIC the camera or your "
+              "photo app keeps beside it (export one if there is none)")
 
 
 def image_extensions() -> frozenset[str]:
@@ -40,6 +46,7 @@ class ScanResult:
     photos: list[Candidate] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)  # (rel, reason)
     ignored: int = 0  # files that are not photos by their extension
+    raw: list[str] = field(default_factory=list)  # camera RAW files, not read
     aliases: list[tuple[str, str]] = field(default_factory=list)  # (rel, rel of the same file)
 
 
@@ -83,8 +90,11 @@ def scan(source: Path, exclude: Iterable[Path] = ()) -> ScanResult:
             if stat.S_ISDIR(st.st_mode):
                 pending.append((Path(entry.path), rel + "/"))
                 continue
-            if Path(entry.name).suffix.lower() not in exts:
+            suffix = Path(entry.name).suffix.lower()
+            if suffix not in exts:
                 result.ignored += 1
+                if suffix in RAW_EXTENSIONS:
+                    result.raw.append(rel)
                 continue
             if not stat.S_ISREG(st.st_mode):
                 result.errors.append((rel, NOT_REGULAR))

@@ -309,3 +309,15 @@ def test_decoding_an_enormous_jpeg_stays_near_its_budget(enormous):
     assert int(width) * int(height) <= photokosh.images.MAX_DECODED_PIXELS
     # MAX_DECODED_PIXELS as RGB is 143 MB; measured: 196 MB (a 1/4 draft, 5000x3750)
     assert float(grown) < 3 * photokosh.images.MAX_DECODED_PIXELS * 3 / 2**20
+
+
+def test_camera_raw_files_are_named_in_the_report_not_counted_as_errors(tmp_path, cli):
+    src, out = tmp_path / "photos", tmp_path / "out"
+    expected = good_photos(src)
+    (src / "IMG_0001.CR2").write_bytes(b"II*\x00" + b"\x00" * 100)
+    result, report = sort_json(cli, src, out, "--strict")
+    assert result.exit_code == 0  # not a skipped photo: --strict stays quiet
+    assert placed_files(out) == expected
+    assert report["errors"] == []
+    [raw] = report["not_read"]
+    assert raw["path"] == "IMG_0001.CR2" and "RAW" in raw["reason"]

@@ -51,3 +51,13 @@ def test_names_in_any_script_and_undecodable_bytes(tmp_path):
     os.rename(tmp_path / "tmp.jpg", raw)
     rels = [p.rel for p in scan(tmp_path).photos]
     assert sorted(rels) == sorted(names + [os.fsdecode(b"bad-\xff.jpg")])
+
+
+def test_camera_raw_files_are_listed_not_read(tmp_path):
+    draw(tmp_path / "IMG_0001.jpg", [0])
+    (tmp_path / "IMG_0001.CR2").write_bytes(b"II*\x00" + b"\x00" * 100)
+    (tmp_path / "DSC_0002.nef").write_bytes(b"MM\x00*" + b"\x00" * 100)
+    result = scan(tmp_path)
+    assert [p.rel for p in result.photos] == ["IMG_0001.jpg"]
+    assert sorted(result.raw) == ["DSC_0002.nef", "IMG_0001.CR2"]
+    assert result.errors == []
