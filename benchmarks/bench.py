@@ -1,0 +1,379 @@
+"""Throughput and accuracy of `photokosh sort` against the peers' methods, on one album (issue 5).
+
+(a) naive: face_recognition's method at full resolution (HOG upsampled once, 5-point landmarks,
+    ResNet descriptor for every face), one process: what the peer scripts do;
+(b) fr-cli: face_recognition_cli's method: photos shrunk to at most 1600 px (thumbnail, LANCZOS),
+    then as (a), in a multiprocessing pool of all cores;
+(c) photokosh sort with default settings, run as a command on a fresh output folder.
+Each runs as its own process tree; wall time includes start-up and model loading for all three.
+
+    uv run python benchmarks/bench.py --photos 12 --seed 1
+    uv run python benchmarks/bench.py --album /tmp/album --naive-sample 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import pickle
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+FR_MAX_SIDE = 1600  # face_recognition_cli.test_image: thumbnail((1600, 1600), LANCZOS)
+CORES = len(os.sched_getaffinity(0))
+_models = None
+
+
+def model_files():
+    # Found without importing face_recognition_models' __init__, which needs pkg_resources.
+    spec = importlib.util.find_spec("face_recognition_models")
+    folder = Path(list(spec.submodule_search_locations)[0]) / "models"
+    return (folder / "shape_predictor_5_face_landmarks.dat",
+            folder / "dlib_face_recognition_resnet_model_v1.dat")
+
+
+def encode_photo(path: str, max_side: int | None = None) -> list[tuple[list[float], np.ndarray]]:
+    """face_recognition's face_locations + face_encodings on one photo; boxes in displayed px."""
+    global _models
+    import dlib
+
+    if _models is None:  # once per process, like face_recognition's module-level models
+        landmarks, resnet = model_files()
+        _models = (dlib.get_frontal_face_detector(), dlib.shape_predictor(str(landmarks)),
+                   dlib.face_recognition_model_v1(str(resnet)))
+    detector, predictor, encoder = _models
+    # EXIF orientation is applied for both (a) and (b); face_recognition's load_image_file does
+    # not, so the real CLI misses the faces of rotated photos: (b) here is the stronger baseline.
+    pixels = np.array(ImageOps.exif_transpose(Image.open(path)).convert("RGB"))
+    scale = 1.0
+    if max_side and max(pixels.shape) > max_side:
+        small = Image.fromarray(pixels)
+        small.thumbnail((max_side, max_side), Image.LANCZOS)
+        scale = pixels.shape[1] / small.size[0]
+        pixels = np.array(small)
+    h, w = pixels.shape[:2]
+    faces = []
+    for rect in detector(pixels, 1):
+        shape = predictor(pixels, rect)
+        embedding = np.array(encoder.compute_face_descriptor(pixels, shape, 1), dtype=np.float32)
+        box = [max(0, rect.left()), max(0, rect.top()), min(w, rect.right()), min(h, rect.bottom())]
+        faces.append(([v * scale for v in box], embedding))
+    return faces
+
+
+def _fr_cli(path: str):
+    return encode_photo(path, FR_MAX_SIDE)
+
+
+def run_method(method: str, photos: Path, rels: list[str], result: Path) -> None:
+    """Body of the child process for (a) or (b): write {rel: faces} to `result`."""
+    paths = [str(photos / rel) for rel in rels]
+    if method == "a":
+        found = [encode_photo(p) for p in paths]
+    else:  # as face_recognition_cli.process_images_in_process_pool, with --cpus = all cores
+        from multiprocessing import get_context
+
+        with get_context("forkserver").Pool(CORES) as pool:
+            found = pool.map(_fr_cli, paths)
+    result.write_bytes(pickle.dumps(dict(zip(rels, found, strict=True))))
+
+
+def tree_usage(root: int) -> tuple[int, dict[int, float]]:
+    """Summed RSS (bytes) of `root` and its descendants, and each one's CPU seconds, from /proc."""
+    procs = {}
+    for name in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()  # the command name may hold spaces
+        procs[int(name)] = (int(fields[1]), int(fields[11]) + int(fields[12]), int(fields[21]))
+    tree, new = set(), {root}
+    while new:
+        tree |= new
+        new = {pid for pid, (ppid, _, _) in procs.items() if ppid in new} - tree
+    tree &= procs.keys()
+    return (sum(procs[p][2] for p in tree) * os.sysconf("SC_PAGE_SIZE"),
+            {p: procs[p][1] / os.sysconf("SC_CLK_TCK") for p in tree})
+
+
+def timed(cmd: list[str]) -> tuple[str, dict]:
+    """Run `cmd`; its stdout, wall time, CPU time and peak RSS of its whole process tree."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak, cpu, done = 0, {}, threading.Event()
+
+    def sample():  # every 0.1 s: ru_maxrss would give the largest process, not the sum
+        nonlocal peak
+        while not done.wait(0.1):
+            rss, seconds = tree_usage(proc.pid)
+            peak = max(peak, rss)
+            cpu.update({p: max(s, cpu.get(p, 0.0)) for p, s in seconds.items()})
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    out, err = proc.communicate()
+    wall = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    if proc.returncode:
+        sys.exit(f"bench: {shlex.join(cmd[:6])} ... failed with {proc.returncode}:\n{err}")
+    # Sampled rather than from getrusage(RUSAGE_CHILDREN), which misses pool workers their
+    # parent never waited for; what is lost is each process's last 0.1 s.
+    return out, {"wall": wall, "cpu": sum(cpu.values()), "rss": peak}
+
+
+def match(truth: list[dict], boxes: list) -> dict[int, int]:
+    """Detection index -> truth index, greedily by box IoU (>= 0.5), one to one."""
+    def iou(a, b):
+        w, h = min(a[2], b[2]) - max(a[0], b[0]), min(a[3], b[3]) - max(a[1], b[1])
+        inter = max(w, 0) * max(h, 0)
+        return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+    pairs = sorted(((iou(t["box"], b), ti, di) for ti, t in enumerate(truth)
+                    for di, b in enumerate(boxes)), reverse=True)
+    found: dict[int, int] = {}
+    for score, ti, di in pairs:
+        if score >= 0.5 and di not in found and ti not in found.values():
+            found[di] = ti
+    return found
+
+
+def score(truth: dict, found: dict, rels: list[str], min_face: int) -> dict:
+    """Recall, precision and BCubed F of {rel: [(box, embedding or person id)]} on `rels`."""
+    from sklearn.cluster import DBSCAN
+
+    from photokosh.cluster import DEFAULT_SETTINGS, cluster_faces
+    from photokosh.metrics import bcubed_scores
+
+    people, payloads, groups, hit, hit_big = [], [], [], 0, 0
+    for g, rel in enumerate(rels):
+        faces, dets = truth[rel], found.get(rel, [])
+        matched = match(faces, [box for box, _ in dets])
+        hit += len(matched)
+        hit_big += sum(faces[t]["box"][2] - faces[t]["box"][0] >= min_face
+                       for t in matched.values())
+        for di, (_, payload) in enumerate(dets):
+            people.append(faces[matched[di]]["person"] if di in matched else None)
+            payloads.append(payload)
+            groups.append(g)
+    every = [f for rel in rels for f in truth[rel]]
+    big = sum(f["box"][2] - f["box"][0] >= min_face for f in every)
+    row = {"faces": len(payloads), "recall": hit / max(len(every), 1),
+           "recall_big": hit_big / max(big, 1), "precision": hit / max(len(payloads), 1)}
+    keep = np.array([p is not None for p in people], dtype=bool)  # false positives: unscored
+    if not keep.any():
+        return row
+    true = np.array(people, dtype=object)[keep].astype(str)
+    if isinstance(payloads[0], np.ndarray):  # (a), (b): cluster the embeddings both ways
+        emb = np.stack(payloads)
+        pred = cluster_faces(emb, np.array(groups), DEFAULT_SETTINGS)
+        row["bcubed"] = bcubed_scores(true, np.asarray(pred)[keep])[2]
+        pred = DBSCAN(eps=0.5, min_samples=1).fit_predict(emb)
+        row["bcubed_dbscan"] = bcubed_scores(true, pred[keep])[2]
+    else:  # (c): the people photokosh made; a face of nobody (None) counts as a singleton
+        ids = {p: i for i, p in enumerate(sorted({p for p in payloads if p is not None}))}
+        pred = np.array([ids[p] if p is not None else -1 for p in payloads])
+        row["bcubed"] = bcubed_scores(true, pred[keep])[2]
+    return row
+
+
+def dlib_share(photos: Path, rels: list[str], tmp: Path) -> dict:
+    """CPU seconds of a whole `sort_photos` run (in this process, one worker) by part.
+
+    dlib's model constructors are patched to return models whose working calls are timed with
+    process_time; cProfile cannot see these calls (pybind11's __call__ is not a function call
+    to it). Model loading, once per worker in a real run, is timed apart and left out.
+    """
+    import dlib
+    from threadpoolctl import threadpool_limits
+
+    import photokosh.analyze
+    from photokosh import SortOptions, sort_photos
+
+    spent: dict[str, float] = {}
+
+    def timer(fn, kind):
+        def call(*args, **kwargs):
+            start = time.process_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[kind] = spent.get(kind, 0.0) + time.process_time() - start
+        return call
+
+    class Timed:
+        def __init__(self, inner, kind):
+            self._inner, self._kind, self._call = inner, kind, timer(inner, kind)
+
+        def __call__(self, *args, **kwargs):
+            return self._call(*args, **kwargs)
+
+        def __getattr__(self, name):
+            attr = getattr(self._inner, name)
+            return timer(attr, self._kind) if name in ("run", "compute_face_descriptor") else attr
+
+    def maker(make, kind):  # a constructor whose models are timed; its own time is loading
+        return timer(lambda *args: Timed(make(*args), kind), "load")
+
+    patches = [(dlib, name, maker(getattr(dlib, name), kind))
+               for name, kind in [("get_frontal_face_detector", "detector"),
+                                  ("cnn_face_detection_model_v1", "detector"),
+                                  ("shape_predictor", "landmarks"),
+                                  ("face_recognition_model_v1", "encoder")]]
+    patches.append((photokosh.analyze, "analyze_file",
+                    timer(photokosh.analyze.analyze_file, "analysis")))
+    saved = [(obj, name, getattr(obj, name)) for obj, name, _ in patches]
+    subset = tmp / "profile" / "photos"
+    for rel in rels:
+        (subset / rel).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(photos / rel, subset / rel)  # the same bytes, without copying them
+        except OSError:
+            shutil.copyfile(photos / rel, subset / rel)
+    try:
+        for obj, name, fn in patches:
+            setattr(obj, name, fn)
+        with threadpool_limits(1):  # as in photokosh's workers
+            start = time.process_time()
+            result = sort_photos(subset, tmp / "profile" / "out", SortOptions(workers=1))
+            total = time.process_time() - start
+    finally:
+        for obj, name, fn in saved:
+            setattr(obj, name, fn)
+    faces = sum(len(p["faces"]) for p in result.report["photos"])
+    return {"photos": len(rels), "faces": faces, **spent,
+            "total": total - spent.get("load", 0.0),
+            "analysis": spent.get("analysis", 0.0) - spent.get("load", 0.0),
+            "dlib": sum(spent.get(k, 0.0) for k in ("detector", "landmarks", "encoder"))}
+
+
+def sample(rels: list[str], k: int | None) -> list[str]:
+    if not k or k >= len(rels):
+        return rels
+    return [rels[i] for i in np.linspace(0, len(rels) - 1, k).round().astype(int)]
+
+
+def bench(album: Path, tmp: Path, args) -> tuple[dict, dict | None, list[str]]:
+    truth = json.loads((album / "truth.json").read_text())
+    photos, rels, rows, notes = album / "photos", sorted(truth), {}, []
+    if "c" not in args.skip:
+        out = tmp / "out"
+        report, cost = timed([sys.executable, "-m", "photokosh", "sort", str(photos), "-o",
+                              str(out), "--json", "-q", *shlex.split(args.pk_args)])
+        found = {p["path"]: [(f["box"], f["person"]) for f in p["faces"]]
+                 for p in json.loads(report)["photos"]}
+        rows["c"] = {**cost, "n": len(rels), **score(truth, found, rels, args.min_face)}
+        shutil.rmtree(out)  # its copies of the photos: several GB on a big album
+    for method in ("b", "a"):
+        if method in args.skip:
+            continue
+        chosen = sample(rels, args.naive_sample) if method == "a" else rels
+        result = tmp / f"{method}.pkl"
+        _, cost = timed([sys.executable, __file__, "--run-method", method, str(photos),
+                         str(result), *chosen])
+        found = pickle.loads(result.read_bytes())
+        rows[method] = {**cost, "n": len(chosen), **score(truth, found, chosen, args.min_face)}
+        if len(chosen) < len(rels):
+            notes.append(f"(a) ran on {len(chosen)} of {len(rels)} photos (evenly spaced): its "
+                         "rates are extrapolated from them, its accuracy is the sample's.")
+    share = None
+    if args.profile_photos:
+        share = dlib_share(photos, sample(rels, args.profile_photos), tmp)
+    return rows, share, notes
+
+
+def table(rows: dict, args) -> list[str]:
+    names = {"a": "(a) naive: full size, HOG up 1, 1 process",
+             "b": f"(b) face_recognition CLI: <= {FR_MAX_SIDE} px, HOG up 1, {CORES} processes",
+             "c": f"(c) photokosh sort {args.pk_args or '(defaults)'}"}
+    lines = ["| method | photos/s | faces/s | CPU s/photo | peak RSS MB | face recall | "
+             f"recall >= {args.min_face} px | precision | BCubed F | BCubed F, DBSCAN 0.5 |",
+             "|" + " --- |" * 10]
+    rate = {k: r["n"] / r["wall"] for k, r in rows.items()}
+    for key, r in sorted(rows.items()):
+        cells = [names[key], f"{rate[key]:.3f}", f"{r['faces'] / r['wall']:.2f}",
+                 f"{r['cpu'] / r['n']:.2f}", f"{r['rss'] / 2**20:.0f}", f"{r['recall']:.3f}",
+                 f"{r['recall_big']:.3f}", f"{r['precision']:.3f}",
+                 *(f"{r[k]:.3f}" if k in r else "-" for k in ("bcubed", "bcubed_dbscan"))]
+        lines.append("| " + " | ".join(cells) + " |")
+    ratios = [f"c/{k} = {rate['c'] / rate[k]:.2f}x" for k in "ab" if k in rate and "c" in rate]
+    return lines + ([f"\nSpeed (photos/s): {', '.join(ratios)}."] if ratios else [])
+
+
+def share_text(share: dict, run: dict | None) -> str:
+    if not share["dlib"]:
+        return "photokosh's CPU share in dlib: no dlib call was seen (did the embedder change?)"
+    text = (f"photokosh's CPU time inside dlib's detector and encoder: "
+            f"{share['dlib'] / share['total']:.1%} of a whole sort, "
+            f"{share['dlib'] / max(share['analysis'], 1e-9):.1%} of its analysis stage (detector "
+            f"{share.get('detector', 0):.1f} s, landmarks {share.get('landmarks', 0):.1f} s, "
+            f"encoder {share.get('encoder', 0):.1f} s; analysis {share['analysis']:.1f} s; "
+            f"total {share['total']:.1f} s CPU for {share['photos']} photos, {share['faces']} "
+            "faces). Measured in-process: photokosh.sort_photos, default settings but workers=1; "
+            "its dlib calls and analyze_file timed with process_time, model loading left out.")
+    if run:  # dlib's time per photo against everything run (c) spent per photo
+        whole = share["dlib"] / share["photos"] / (run["cpu"] / run["n"])
+        text += (f" Against run (c)'s CPU per photo, which adds start-up and worker "
+                 f"processes: about {whole:.0%}.")
+    return text
+
+
+NOTES = (
+    "Wall time: each command from start to exit. CPU and peak RSS: summed over its process tree "
+    "(RSS sampled from /proc every 0.1 s; shared pages count once per process). Recall and "
+    "precision: box IoU >= 0.5 with the truth. BCubed F: over the correctly detected faces; (a) "
+    "and (b) clustered with photokosh.cluster.cluster_faces (defaults, one group per photo) and "
+    "with plain DBSCAN (eps 0.5, min_samples 1) as the peer scripts do. (b) applies the EXIF "
+    "orientation, which the real face_recognition CLI does not (it misses rotated photos' faces).")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--album", type=Path, help="made by make_album.py: photos/, truth.json")
+    parser.add_argument("--photos", type=int, default=12, help="without --album: photos to make")
+    parser.add_argument("--seed", type=int, default=0, help="without --album: the album's seed")
+    parser.add_argument("--skip", default="", help="methods to skip, e.g. a or a,b")
+    parser.add_argument("--naive-sample", type=int, metavar="K",
+                        help="time (a) on K evenly spaced photos and extrapolate its rates")
+    parser.add_argument("--profile-photos", type=int, default=10, metavar="K",
+                        help="photos for the in-process measurement of the dlib CPU share")
+    parser.add_argument("--min-face", type=int, default=100,
+                        help="faces at least this wide (px) count for the 'big' recall")
+    parser.add_argument("--pk-args", default="", help="extra arguments for photokosh sort")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="photokosh-bench-") as tmp:
+        album = args.album
+        if album is None:
+            sys.path.insert(0, str(Path(__file__).parent))
+            from make_album import make_album
+
+            album = Path(tmp) / "album"
+            make_album(album, args.photos, args.seed)
+        truth = json.loads((album / "truth.json").read_text())
+        people = {f["person"] for v in truth.values() for f in v}
+        print(f"Album {album}: {len(truth)} photos, {sum(map(len, truth.values()))} faces of "
+              f"{len(people)} people; {CORES} cores.\n")
+        rows, share, notes = bench(album, Path(tmp), args)
+    lines = table(rows, args) + ([share_text(share, rows.get("c"))] if share else [])
+    print("\n".join([*lines, "", *notes, NOTES]))
+    print("\nCommand: uv run python benchmarks/bench.py " + shlex.join(sys.argv[1:]))
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--run-method"]:
+        run_method(sys.argv[2], Path(sys.argv[3]), sys.argv[5:], Path(sys.argv[4]))
+    else:
+        main()
