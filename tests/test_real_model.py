@@ -160,3 +160,11 @@ def test_evaluate_scores_lfw_small_above_the_floor(tmp_path):
     assert scores["people_true"] == 8 and scores["faces"] == 48
     assert scores["pairwise_f"] >= LFW_SMALL_FLOOR and scores["bcubed_f"] >= LFW_SMALL_FLOOR
     assert scores["ari"] >= LFW_SMALL_FLOOR
+    # --tune re-uses the cache: a grid of settings, best (BCubed F) first
+    tuned = CliRunner().invoke(main, ["evaluate", str(source), "--cache", str(tmp_path / "c"),
+                                      "--tune", "--json", "-q"], catch_exceptions=False)
+    assert tuned.exit_code == 0, tuned.stderr
+    rows = json.loads(tuned.stdout)
+    assert {r["method"] for r in rows} == {"default", "dbscan"} and len(rows) >= 20
+    assert rows[0]["bcubed_f"] == max(r["bcubed_f"] for r in rows)
+    assert any(r["bcubed_f"] < rows[0]["bcubed_f"] for r in rows)
