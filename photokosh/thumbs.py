@@ -26,6 +26,10 @@ THUMBS = "thumbs"
 # side, so hair and chin are in the picture and the face sits in the middle.
 MARGIN = 0.45
 QUALITY = 82
+# A thumbnail is cut from at least this share of its own size in decoded pixels: at 0.9 the
+# smallest face of a 12 MP photo comes from the DCT's half-size decode, 4x cheaper than the
+# full one, and is enlarged by at most 11%, which a 96 px thumbnail does not show.
+SHARPNESS = 0.9
 
 
 @dataclass(frozen=True)
@@ -84,16 +88,16 @@ def make_thumbnails(out: Path, source: Path, requests: list[ThumbRequest], *, bl
 def _cut(path: Path, group: list[ThumbRequest], folder: Path, names: dict[int, str],
          size: int) -> list[int]:
     try:
-        data = images.read_bytes(path)
-        width, height = images.displayed_size(images.open_image(data))
-        # Decode only as finely as the smallest face needs: a 24 MP JPEG with one big face
-        # is then reduced in the DCT instead of decoded in full.
+        image = images.open_image(images.read_bytes(path))
+        width, height = images.displayed_size(image)
+        # Decode only as finely as the smallest face needs (SHARPNESS), at whatever scale is
+        # cheapest from there: a JPEG is then reduced in the DCT instead of decoded in full,
+        # and the whole photo is never resized, only the crops.
         smallest = min(_side(r.box, width, height) for r in group)
-        max_side = max(size, round(max(width, height) * size / max(1, smallest) * 1.25))
-        image = images.load_upright(data, max_side=max_side)
+        decoded = images.decode(image, SHARPNESS * size / smallest, exact=False)
     except UnreadablePhoto:
         return []
-    scale = image.size[0] / width
+    image, scale = Image.fromarray(decoded.pixels), decoded.scale
     done = []
     for r in group:
         area = _square(r.box, width, height)

@@ -160,6 +160,32 @@ def test_thumbnails_are_cut_upright_private_and_reused(tmp_path):
                                                               for r in again.values())
 
 
+def test_thumbnails_of_a_big_photo_come_from_a_reduced_decode(tmp_path, monkeypatch):
+    from photokosh import images, thumbs
+
+    src, out = tmp_path / "src", tmp_path / "out"
+    src.mkdir()
+    shown = Image.new("RGB", (3000, 4000), (128, 128, 128))  # as displayed: portrait
+    faces = {1: ((600, 800, 900, 1100), PALETTE[0]), 2: ((2000, 2500, 2300, 2800), PALETTE[1])}
+    for box, colour in faces.values():
+        shown.paste(colour, box)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    shown.transpose(Image.Transpose.ROTATE_90).save(src / "big.jpg", exif=exif, quality=92)
+    decoded = []
+    real = images.decode
+    monkeypatch.setattr(images, "decode",
+                        lambda *a, **k: decoded.append(real(*a, **k)) or decoded[-1])
+    made = make_thumbnails(out, src, [ThumbRequest(i, "big.jpg", box, "d" * 32)
+                                      for i, (box, _) in faces.items()], blurred=False)
+    # The 300 px faces' 570 px squares need ~0.15 of the photo: the DCT's quarter scale.
+    assert [d.pixels.shape[:2] for d in decoded] == [(1000, 750)]
+    for i, (_, colour) in faces.items():
+        thumb = Image.open(out / made[i])
+        assert thumb.size == (96, 96) and near(centre(out / made[i]), colour), i
+    assert thumbs.SHARPNESS * 96 <= 570 * decoded[0].scale
+
+
 def test_blurred_thumbnails_come_from_the_blurred_copies(tmp_path):
     src, out = tmp_path / "src", tmp_path / "out"
     draw(src / "a.jpg", [0])
