@@ -12,7 +12,10 @@ The default method keeps DBSCAN at its core and makes it safe at library scale:
    own same-person test of 0.6 against on average.
 
 Faces of one photo never share a person (cannot-link) at any step. How the thresholds were
-chosen, and what the alternatives score, is measured by benchmarks/accuracy.py.
+chosen, and what the alternatives score, is measured by benchmarks/accuracy.py. Neighbours
+come from neighbours.py: exact search for small libraries, faiss's approximate HNSW index
+for large ones (benchmarks/cluster_scale.py measures time, memory and accuracy up to a
+million faces).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import heapq
 from dataclasses import dataclass
 
 import numpy as np
+
+from .neighbours import Neighbours, graph, near_groups
 
 # scipy and scikit-learn are imported where they are used: together they take about two
 # seconds to import, which a re-run with no new faces (that only needs person_cohesion) skips.
@@ -35,13 +40,17 @@ class ClusterSettings:
     attach_distance: float = 0.6  # looser cut for fragments of at most attach_size faces
     attach_size: int = 5
     neighbours: int = 10  # nearest neighbours per face that the graph keeps
+    # "auto": exact neighbour search while it is cheap, faiss's approximate HNSW above;
+    # "exact" or "approximate" force one (for measuring what the approximation costs).
+    search: str = "auto"
 
 
 DEFAULT_SETTINGS = ClusterSettings()
 
-_EXACT_LIMIT = 5_000  # above this many faces the neighbour search turns approximate
-_BLOCK = 2048
-_PROBES = 2  # cells searched per cell in the approximate search
+# "auto" search turns approximate when queries x rows passes _EXACT_LIMIT^2 and there are
+# more than 4 _EXACT_LIMIT queries: exact search costs ~6 ns per pair here (faiss, 2 cores)
+# and building the HNSW index ~80 us per row, so for fewer queries exact is also cheaper.
+_EXACT_LIMIT = 5_000
 
 
 def cluster_faces(embeddings: np.ndarray, groups: np.ndarray,
@@ -59,8 +68,11 @@ def cluster_faces(embeddings: np.ndarray, groups: np.ndarray,
         return np.zeros(0, dtype=np.int64)
     if settings.method not in ("default", "dbscan"):
         raise ValueError(f"unknown clustering method {settings.method!r}")
+    if settings.search not in ("auto", "exact", "approximate"):
+        raise ValueError(f"unknown neighbour search {settings.search!r}")
     reach = max(settings.eps, settings.merge_distance, settings.attach_distance)
-    edges = _neighbour_graph(x, settings.neighbours, reach)
+    index = Neighbours(x, _approximate(settings.search, len(x), len(x)))
+    edges = graph(index, x, settings.neighbours, reach)
     labels = _dbscan(x, groups, edges, settings.eps, settings.min_samples)
     if settings.method == "dbscan":
         return _relabel(labels)
@@ -70,10 +82,10 @@ def cluster_faces(embeddings: np.ndarray, groups: np.ndarray,
     loose = labels < 0
     labels[loose] = labels.max(initial=-1) + 1 + np.arange(int(loose.sum()))
     units = np.unique(labels, return_inverse=True)[1].ravel()
-    units = _merge(x, units, groups, edges, settings.merge_distance, settings.neighbours)
+    units = _merge(x, units, groups, edges, index, settings.merge_distance, settings.neighbours)
     if settings.attach_size > 0:
-        units = _merge(x, units, groups, edges, settings.attach_distance, settings.neighbours,
-                       small=settings.attach_size)
+        units = _merge(x, units, groups, edges, index, settings.attach_distance,
+                       settings.neighbours, small=settings.attach_size)
     return _relabel(units)
 
 
@@ -98,15 +110,35 @@ def assign_to_people(known: np.ndarray, known_labels: np.ndarray, new: np.ndarra
     people, idx = np.unique(known_labels[keep], return_inverse=True)
     stats = _Stats(np.asarray(known, dtype=np.float64)[keep], idx.ravel())
     limit = settings.attach_distance if settings.attach_size > 0 else settings.merge_distance
-    # Cost grows as new faces x people (x d); in blocks of _BLOCK faces, keeping only the
-    # (face, person) pairs within the limit.
-    found = []
-    for i in range(0, len(new), _BLOCK):
-        dist = stats.rms_to_points(new[i:i + _BLOCK])
-        face, person = np.nonzero(dist <= limit)
-        found.append((face + i, person, dist[face, person]))
-    face, person, dist = (np.concatenate(a) for a in zip(*found, strict=True))
-    photo = np.unique(new_groups, return_inverse=True)[1].ravel()[face]
+    photo = np.unique(new_groups, return_inverse=True)[1].ravel()
+    # Candidates: each face's k people nearest by RMS distance. RMS^2 from a face to a group
+    # is |face - centre|^2 + the group's mean squared distance to its centre, so a search
+    # among the centres, with that spread as one more coordinate (0 for the faces), finds
+    # them without weighing every face against every person. With k at least the faces of
+    # the photo, the best matching of a photo's faces to people uses only candidates.
+    k = max(settings.neighbours, int(np.bincount(photo).max()))
+    centres = stats.centres
+    spread = np.sqrt(np.maximum(stats.sq / stats.count - np.einsum("ij,ij->i", centres,
+                                                                   centres), 0))
+    search = Neighbours(np.c_[centres, spread],
+                        _approximate(settings.search, len(new), len(people)))
+    found = search.of_points(np.c_[new, np.zeros(len(new))], k)
+    face, person = np.repeat(np.arange(len(new)), found.shape[1]), found.ravel()
+    dist = stats.rms_pairs(new, face[person >= 0], person[person >= 0])
+    face, person = face[person >= 0][dist <= limit], person[person >= 0][dist <= limit]
+    dist = dist[dist <= limit]
+    # A face that is its photo's only one with candidates takes its nearest person; the
+    # faces of the other photos are matched photo by photo.
+    has = np.unique(face)
+    alone = np.zeros(len(new), bool)
+    alone[has] = np.bincount(photo[has])[photo[has]] == 1
+    best = np.lexsort((person, dist, face))
+    best = best[np.r_[True, face[best][1:] != face[best][:-1]]] if len(best) else best
+    best = best[alone[face[best]]]
+    out[face[best]] = people[person[best]]
+    shared = ~alone[face]
+    face, person, dist = face[shared], person[shared], dist[shared]
+    photo = np.unique(photo[face], return_inverse=True)[1].ravel()
     for pick in _split_by(photo, np.arange(len(face)), int(photo.max(initial=-1)) + 1):
         if not len(pick):
             continue
@@ -174,16 +206,20 @@ class _Stats:
         """RMS distance between faces of groups a and b, from mean |x - y|^2 =
         sq_a/n_a + sq_b/n_b - 2 s_a.s_b/(n_a n_b): O(d) per pair, however large the groups."""
         na, nb = self.count[a], self.count[b]
-        cross = np.concatenate([  # chunked, as in _neighbour_graph
+        cross = np.concatenate([  # chunked: all at once is 2 GB at 100k faces
             np.einsum("ij,ij->i", self.sums[a[i:i + 65536]], self.sums[b[i:i + 65536]])
             for i in range(0, len(a), 65536)] or [np.zeros(0)])
         return np.sqrt(np.maximum(self.sq[a] / na + self.sq[b] / nb - 2 * cross / (na * nb), 0))
 
-    def rms_to_points(self, y: np.ndarray) -> np.ndarray:
-        """(len(y), groups) RMS distances from single faces to every group."""
-        sq = np.einsum("ij,ij->i", y, y)[:, None]
-        d2 = sq + self.sq / self.count - 2 * (y @ self.sums.T) / self.count
-        return np.sqrt(np.maximum(d2, 0))
+    def rms_pairs(self, y: np.ndarray, rows: np.ndarray, groups: np.ndarray) -> np.ndarray:
+        """RMS distances from faces y[rows] to groups `groups`, pair by pair, in chunks."""
+        out = np.empty(len(rows))
+        for i in range(0, len(rows), 65536):
+            yr, g = y[rows[i:i + 65536]], groups[i:i + 65536]
+            d2 = (np.einsum("ij,ij->i", yr, yr) + self.sq[g] / self.count[g]
+                  - 2 * np.einsum("ij,ij->i", yr, self.sums[g]) / self.count[g])
+            out[i:i + 65536] = np.sqrt(np.maximum(d2, 0))
+        return out
 
     def merge(self, x: int, y: int) -> None:
         for a in (self.count, self.sums, self.sq):
@@ -199,67 +235,10 @@ def _pair_rms(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return np.sqrt(2 * spread * n / np.maximum(n - 1, 1))
 
 
-def _neighbour_graph(x: np.ndarray, k: int, radius: float, queries: np.ndarray | None = None):
-    """The one place that searches neighbours: up to k nearest within `radius` of each of
-    `queries` (default: every row of x), symmetrised, as (i, j, distance) edges, i != j.
-    Exact while queries x rows stays under _EXACT_LIMIT^2 (cost grows as queries * n * d,
-    in blocks of _BLOCK rows), approximate above (_ivf_blocks)."""
-    n, k = len(x), min(k, len(x) - 1)
-    queries = np.arange(n) if queries is None else queries
-    if k < 1 or not len(queries):
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
-    x32 = x.astype(np.float32)
-    norms = np.einsum("ij,ij->i", x32, x32)
-    if len(queries) * n <= _EXACT_LIMIT**2:
-        blocks = ((queries[i:i + _BLOCK], np.arange(n)) for i in range(0, len(queries), _BLOCK))
-    else:
-        blocks = _ivf_blocks(x32, norms, queries)
-    rows, cols = [], []
-    for q, cand in blocks:
-        d2 = norms[cand][None, :] - 2 * (x32[q] @ x32[cand].T)  # + |q|^2: same order per row
-        kk = min(k + 1, len(cand))
-        top = np.argpartition(d2, kk - 1, axis=1)[:, :kk]
-        rows.append(np.repeat(q, kk))
-        cols.append(cand[top].ravel())
-    r, c = np.concatenate(rows), np.concatenate(cols)
-    key = np.unique(np.minimum(r, c) * n + np.maximum(r, c))
-    r, c = key // n, key % n
-    # Exact float64 distances for the kept pairs, in chunks: all at once is 2 GB at 100k faces.
-    d = np.concatenate([np.linalg.norm(x[r[i:i + 65536]] - x[c[i:i + 65536]], axis=1)
-                        for i in range(0, len(r), 65536)] or [np.zeros(0)])
-    keep = (r != c) & (d <= radius)
-    r, c, d = r[keep], c[keep], d[keep]
-    return np.r_[r, c], np.r_[c, r], np.r_[d, d]
-
-
-def _ivf_blocks(x32: np.ndarray, norms: np.ndarray, queries: np.ndarray):
-    """Approximate search (an inverted file): k-means cells of ~sqrt(n)/2 faces, each face
-    filed under its two nearest cells; the faces of a cell are compared with the files of
-    the two cells nearest to it. The merging rounds over group centres make up for most
-    edges it misses. Cost ~ n * _PROBES * 2 * sqrt(n)/2 * d, plus k-means on 40 sqrt(n)
-    faces."""
-    n = len(x32)
-    cells = int(2 * np.sqrt(n))
-    sample = x32[np.random.default_rng(0).choice(n, min(n, 20 * cells), replace=False)]
-    from sklearn.cluster import KMeans
-
-    centres = KMeans(cells, init="random", n_init=1, max_iter=10,
-                     random_state=0).fit(sample).cluster_centers_.astype(np.float32)
-    c_norms = np.einsum("ij,ij->i", centres, centres)
-    near = np.concatenate([_two_nearest(c_norms[None, :] - 2 * (x32[i:i + _BLOCK] @ centres.T))
-                           for i in range(0, n, _BLOCK)])
-    home = _split_by(near[queries, 0], queries, cells)
-    filed = _split_by(near.ravel(), np.repeat(np.arange(n), 2), cells)
-    probe = np.argsort(c_norms[None, :] - 2 * (centres @ centres.T), axis=1)[:, :_PROBES]
-    for cell in range(cells):
-        if len(home[cell]):
-            yield home[cell], np.unique(np.concatenate([filed[c] for c in probe[cell]]))
-
-
-def _two_nearest(d2: np.ndarray) -> np.ndarray:
-    two = np.argpartition(d2, 1, axis=1)[:, :2]
-    swap = np.take_along_axis(d2, two, axis=1)
-    return np.where((swap[:, :1] > swap[:, 1:]), two[:, ::-1], two)
+def _approximate(search: str, queries: int, rows: int) -> bool:
+    if search != "auto":
+        return search == "approximate"
+    return queries * rows > _EXACT_LIMIT**2 and queries > 4 * _EXACT_LIMIT
 
 
 def _split_by(keys: np.ndarray, values: np.ndarray, size: int) -> list[np.ndarray]:
@@ -292,19 +271,23 @@ def _dbscan(x: np.ndarray, groups: np.ndarray, edges, eps: float, min_samples: i
     return labels
 
 
-def _merge(x, units, groups, edges, limit: float, k: int, small: int | None = None):
+def _merge(x, units, groups, edges, index: Neighbours, limit: float, k: int,
+           small: int | None = None):
     """Average-linkage (RMS) agglomeration of `units` up to `limit`, never joining two units
     that share a photo; with `small`, one side of every merge has at most `small` faces.
-    Candidates: the face graph's pairs, plus the nearest group centres of every group (then
-    of every group that is new), so that two groups whose faces only see their own group's
-    faces still meet. Repeats until a round merges nothing."""
+    Candidates: the face graph's pairs, plus the groups of the faces nearest the centre of
+    each group of several faces (then of each group that is new), so that two groups whose
+    faces only see their own group's faces still meet. (For a single face the face graph
+    already holds that.) Repeats until a round merges nothing."""
     r, c, d = edges
     r, c = r[d <= limit], c[d <= limit]
     pairs = np.c_[units[r], units[c]]
-    changed = None  # first round: every group's centres, to catch pairs the face graph lacks
+    changed = None  # first round: every group of several faces
     while True:
-        cr, cc, _ = _neighbour_graph(_Stats(x, units).centres, k, limit, changed)
-        merged = _agglomerate(x, units, groups, np.r_[pairs, np.c_[cr, cc]], limit, small)
+        stats = _Stats(x, units)
+        queries = np.flatnonzero(stats.count > 1) if changed is None else changed
+        near = near_groups(index, x, units, stats.centres, stats.count, queries, k, limit)
+        merged = _agglomerate(stats, units, groups, np.r_[pairs, near], limit, small)
         both = np.unique(merged * (units.max() + 1) + units) // (units.max() + 1)
         changed = np.flatnonzero(np.bincount(both) > 1)  # groups made of several old ones
         if not len(changed):
@@ -315,21 +298,23 @@ def _merge(x, units, groups, edges, limit: float, k: int, small: int | None = No
         pairs = np.c_[units[r[touch]], units[c[touch]]]
 
 
-def _agglomerate(x, units, groups, pairs, limit: float, small: int | None):
+def _agglomerate(stats: _Stats, units, groups, pairs, limit: float, small: int | None):
     # Cost grows with the candidate pairs (~ n * neighbours) and, per merge, with how many
     # groups neighbour the merged one: each distance is O(d) from the groups' sums.
-    m = int(units.max()) + 1
-    stats = _Stats(x, units, m)
+    # Only pairs within `limit` are kept: the mean squared distance from a merged group to z
+    # is the size-weighted mean of its parts', so it can come within `limit` only through a
+    # part that is. That keeps `near` and the heap small with a million faces.
+    m = len(stats.count)  # stats: of `units`, updated in place as they merge
     photos = [set(part.tolist()) for part in _split_by(units, groups, m)]
     pairs = np.unique(np.sort(pairs[pairs[:, 0] != pairs[:, 1]], axis=1), axis=0)
+    dist = stats.rms(pairs[:, 0], pairs[:, 1]) if len(pairs) else np.zeros(0)
+    pairs, dist = pairs[dist <= limit], dist[dist <= limit]
     near: list[set[int]] = [set() for _ in range(m)]
     for a, b in pairs.tolist():
         near[a].add(b)
         near[b].add(a)
-    dist = stats.rms(pairs[:, 0], pairs[:, 1]) if len(pairs) else np.zeros(0)
     version = np.zeros(m, dtype=np.int64)
-    heap = [(dd, a, b, 0, 0)
-            for dd, (a, b) in zip(dist.tolist(), pairs.tolist(), strict=True) if dd <= limit]
+    heap = [(dd, a, b, 0, 0) for dd, (a, b) in zip(dist.tolist(), pairs.tolist(), strict=True)]
     heapq.heapify(heap)
     parent = np.arange(m)
     while heap:
@@ -337,7 +322,7 @@ def _agglomerate(x, units, groups, pairs, limit: float, small: int | None):
         if parent[a] != a or parent[b] != b or version[a] != va or version[b] != vb:
             continue  # stale: one side has merged since
         if (small is not None and min(stats.count[a], stats.count[b]) > small) \
-                or photos[a] & photos[b]:
+                or not photos[a].isdisjoint(photos[b]):
             continue  # sizes only grow and photos stay, so this pair stays excluded
         if (stats.count[a], -a) < (stats.count[b], -b):
             a, b = b, a
@@ -356,6 +341,9 @@ def _agglomerate(x, units, groups, pairs, limit: float, small: int | None):
             for dd, z in zip(dists, zs.tolist(), strict=True):
                 if dd <= limit:
                     heapq.heappush(heap, (dd, a, z, version[a], version[z]))
+                else:  # and stays out of reach, as above
+                    near[a].discard(z)
+                    near[z].discard(a)
     while not np.array_equal(parent, parent[parent]):
         parent = parent[parent]
     return np.unique(parent[units], return_inverse=True)[1].ravel()

@@ -156,3 +156,114 @@ def test_cohesion_flags_two_people_in_one_label():
     assert stats[0]["cohesion"] == pytest.approx(1 - stats[0]["mean_distance"])
     single = person_cohesion(emb[:1], np.array([4]))[4]
     assert single["pair_rms"] == 0 and not single["doubtful"]
+
+
+# The approximate neighbour search (faiss's HNSW): forced with search="approximate".
+
+APPROX = replace(DEFAULT_SETTINGS, search="approximate")
+EXACT = replace(DEFAULT_SETTINGS, search="exact")
+
+
+def crowd(count: int = 400, per: int = 6, lone: int = 400, seed: int = 11):
+    """`count` people of `per` faces plus `lone` people seen once; ~10% of the photos hold
+    two faces of different people."""
+    emb, truth, _ = people(count + lone, 1, seed=seed)
+    many, many_truth, _ = people(count, per, seed=seed)
+    emb, truth = np.r_[many, emb[count:]], np.r_[many_truth, truth[count:]]
+    groups = np.arange(len(truth))
+    pairs = np.random.default_rng(seed).permutation(len(truth))[:len(truth) // 5]
+    groups[pairs[1::2]] = groups[pairs[::2]]  # same photo ...
+    clash = truth[pairs[1::2]] == truth[pairs[::2]]
+    groups[pairs[1::2][clash]] = pairs[1::2][clash]  # ... never of one person
+    return emb, truth, groups
+
+
+def test_approximate_search_clusters_like_the_exact_one():
+    emb, truth, groups = crowd()
+    assert len(emb) == 2800
+    approx = cluster_faces(emb, groups, APPROX)
+    assert np.array_equal(approx, cluster_faces(emb, groups, EXACT))
+    assert same_partition(approx, truth)
+    assert np.array_equal(approx, cluster_faces(emb, groups, APPROX))  # deterministic
+
+
+def test_approximate_neighbours_match_exact_ones_on_separated_people():
+    from photokosh.neighbours import Neighbours
+
+    emb, truth, _ = people(300, 6, seed=4)
+    exact, approx = Neighbours(emb, False), Neighbours(emb, True)
+    assert approx.index is not None and exact.index is None
+    # Each face's 6 nearest are its own person's faces (itself included), in any order.
+    for found in (exact.of_rows(6), approx.of_rows(6)):
+        assert (truth[found] == truth[:, None]).all()
+    points = emb[::6] + 0.01
+    assert np.array_equal(np.sort(exact.of_points(points, 6), axis=1),
+                          np.sort(approx.of_points(points, 6), axis=1))
+
+
+@pytest.mark.parametrize("settings", [APPROX, replace(APPROX, method="dbscan")])
+def test_cannot_link_holds_with_the_approximate_search(settings):
+    emb, truth, groups = crowd(count=150, lone=100, seed=3)
+    twins = emb[:40:2] + 0.001  # near-copies of faces of the first people ...
+    emb, groups = np.r_[emb, twins], np.r_[groups, groups[:40:2]]  # ... in the same photo
+    labels = cluster_faces(emb, groups, settings)
+    found = labels >= 0
+    pairs = np.unique(np.c_[groups[found], labels[found]], axis=0)
+    assert len(pairs) == found.sum()  # no label twice in a photo
+    assert (labels[-20:] != labels[:40:2]).all()
+
+
+def test_lowering_the_exact_limit_turns_the_search_approximate(monkeypatch):
+    import photokosh.neighbours as neighbours
+
+    built = []
+    real = neighbours._hnsw
+    monkeypatch.setattr(neighbours, "_hnsw", lambda x: built.append(len(x)) or real(x))
+    emb, truth, groups = crowd(count=60, lone=60, seed=8)
+    assert same_partition(cluster_faces(emb, groups), truth) and not built
+    monkeypatch.setattr(cluster, "_EXACT_LIMIT", 10)
+    assert same_partition(cluster_faces(emb, groups), truth) and built == [len(emb)]
+
+
+def test_assign_with_the_approximate_search_matches_the_exact_one():
+    emb, truth, groups = crowd(count=200, lone=100, seed=5)
+    rng = np.random.default_rng(6)
+    again = np.r_[0:1200:6, 1200:1300]  # a face of each person
+    new = np.r_[emb[again] + rng.normal(scale=0.01, size=(300, 128)),
+                directions(20, seed=99)].astype(np.float32)
+    photos = np.r_[np.arange(300) // 3, 1000 + np.arange(20)]  # 3 people a photo, then 1
+    got = assign_to_people(emb, truth, new, photos, APPROX)
+    assert np.array_equal(got, assign_to_people(emb, truth, new, photos, EXACT))
+    assert got.tolist() == truth[again].tolist() + [-1] * 20
+
+
+def test_assign_considers_every_face_of_a_large_photo():
+    # A group photo of 14 near-identical faces, and 14 known people at growing distances
+    # from them, all within reach. Every face has the same 10 nearest people, yet all 14
+    # can join someone: the search must look past the 10 (settings.neighbours).
+    centre = directions(1, seed=1)[0]
+    rng = np.random.default_rng(2)
+    offsets = directions(14, seed=3) * 0.02 * np.arange(1, 15)[:, None]
+    new = centre + rng.normal(scale=0.001 / np.sqrt(128), size=(14, 128))
+    for settings in (EXACT, APPROX):
+        got = assign_to_people(centre + offsets, np.arange(14), new, np.zeros(14, int),
+                               settings)
+        assert sorted(got.tolist()) == list(range(14))
+
+
+def test_unknown_search_is_rejected():
+    emb, _, groups = people(2, 2)
+    with pytest.raises(ValueError):
+        cluster_faces(emb, groups, replace(DEFAULT_SETTINGS, search="fast"))
+
+
+def test_importing_the_clustering_pulls_in_no_heavy_library():
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np; from photokosh.cluster import person_cohesion; "
+            "person_cohesion(np.eye(3, 128), np.array([0, 0, 1])); "
+            "print(sorted(m for m in ('faiss', 'sklearn') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"
