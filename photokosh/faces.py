@@ -26,6 +26,11 @@ DETECTABLE_FACE = 80
 # upsampling once finds at full size, face_recognition's default for small photos).
 AUTO_FACE_FRACTION = 1 / 40
 AUTO_FACE_FLOOR = 40
+# HOG runs on luminance (see faces()), whose gradients are never stronger than the strongest
+# colour channel's that dlib uses on RGB, so its scores come out a little lower. On 240 photos
+# of benchmarks/make_album.py (666 faces) the default threshold 0 found 660 faces on luma
+# against 662 on RGB; at -0.1 luma finds 662, with the same 3 false detections as at 0.
+HOG_THRESHOLD = -0.1
 
 
 @dataclass(frozen=True)
@@ -86,7 +91,7 @@ class DlibEmbedder:
             detection = f"up{self.upsample}"
         else:
             detection = f"minface{self.min_face or 'auto'}"
-        luma = "-luma" if self.model == "hog" else ""
+        luma = f"-luma{HOG_THRESHOLD:+g}" if self.model == "hog" else ""
         return (f"dlib-{dlib.__version__}/{self.model}{luma}/{detection}/sp5/resnet_v1/"
                 f"j{self.jitter}")
 
@@ -150,7 +155,7 @@ class DlibEmbedder:
         if self.model == "cnn":
             found = [(d.rect, d.confidence) for d in detector(seen, upsample)]
         else:
-            rects, scores, _ = detector.run(seen, upsample, 0.0)
+            rects, scores, _ = detector.run(seen, upsample, HOG_THRESHOLD)
             found = list(zip(rects, scores, strict=True))
         to_pixels = photo.scale / scale
         result = []
