@@ -109,10 +109,11 @@ def tree_usage(root: int) -> tuple[int, dict[int, float]]:
             {p: procs[p][1] / os.sysconf("SC_CLK_TCK") for p in tree})
 
 
-def timed(cmd: list[str]) -> tuple[str, dict]:
+def timed(cmd: list[str], env: dict | None = None) -> tuple[str, dict]:
     """Run `cmd`; its stdout, wall time, CPU time and peak RSS of its whole process tree."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env)
     peak, cpu, done = 0, {}, threading.Event()
 
     def sample():  # every 0.1 s: ru_maxrss would give the largest process, not the sum
@@ -190,74 +191,72 @@ def score(truth: dict, found: dict, rels: list[str], min_face: int) -> dict:
     return row
 
 
-def dlib_share(photos: Path, rels: list[str], tmp: Path) -> dict:
-    """CPU seconds of a whole `sort_photos` run (in this process, one worker) by part.
+# Put first on run (c)'s PYTHONPATH as sitecustomize.py, so that every process of the run (the
+# command, the forkserver and the workers it forks) times dlib's working calls with
+# process_time and keeps its running totals in $PHOTOKOSH_BENCH_PROBE/<pid>.json. Model
+# loading is not counted as dlib's work. cProfile cannot do this: a call into a pybind11
+# object is invisible to it.
+PROBE = '''
+import json, os, time
+import dlib
 
-    dlib's model constructors are patched to return models whose working calls are timed with
-    process_time; cProfile cannot see these calls (pybind11's __call__ is not a function call
-    to it). Model loading, once per worker in a real run, is timed apart and left out.
-    """
-    import dlib
-    from threadpoolctl import threadpool_limits
+_folder = os.environ["PHOTOKOSH_BENCH_PROBE"]
+_spent = {}
 
-    import photokosh.analyze
-    from photokosh import SortOptions, sort_photos
 
-    spent: dict[str, float] = {}
-
-    def timer(fn, kind):
-        def call(*args, **kwargs):
-            start = time.process_time()
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                spent[kind] = spent.get(kind, 0.0) + time.process_time() - start
-        return call
-
-    class Timed:
-        def __init__(self, inner, kind):
-            self._inner, self._kind, self._call = inner, kind, timer(inner, kind)
-
-        def __call__(self, *args, **kwargs):
-            return self._call(*args, **kwargs)
-
-        def __getattr__(self, name):
-            attr = getattr(self._inner, name)
-            return timer(attr, self._kind) if name in ("run", "compute_face_descriptor") else attr
-
-    def maker(make, kind):  # a constructor whose models are timed; its own time is loading
-        return timer(lambda *args: Timed(make(*args), kind), "load")
-
-    patches = [(dlib, name, maker(getattr(dlib, name), kind))
-               for name, kind in [("get_frontal_face_detector", "detector"),
-                                  ("cnn_face_detection_model_v1", "detector"),
-                                  ("shape_predictor", "landmarks"),
-                                  ("face_recognition_model_v1", "encoder")]]
-    patches.append((photokosh.analyze, "analyze_file",
-                    timer(photokosh.analyze.analyze_file, "analysis")))
-    saved = [(obj, name, getattr(obj, name)) for obj, name, _ in patches]
-    subset = tmp / "profile" / "photos"
-    for rel in rels:
-        (subset / rel).parent.mkdir(parents=True, exist_ok=True)
+def _timed(fn, kind):
+    def call(*args, **kwargs):
+        start = time.process_time()
         try:
-            os.link(photos / rel, subset / rel)  # the same bytes, without copying them
-        except OSError:
-            shutil.copyfile(photos / rel, subset / rel)
-    try:
-        for obj, name, fn in patches:
-            setattr(obj, name, fn)
-        with threadpool_limits(1):  # as in photokosh's workers
-            start = time.process_time()
-            result = sort_photos(subset, tmp / "profile" / "out", SortOptions(workers=1))
-            total = time.process_time() - start
-    finally:
-        for obj, name, fn in saved:
-            setattr(obj, name, fn)
-    faces = sum(len(p["faces"]) for p in result.report["photos"])
-    return {"photos": len(rels), "faces": faces, **spent,
-            "total": total - spent.get("load", 0.0),
-            "analysis": spent.get("analysis", 0.0) - spent.get("load", 0.0),
-            "dlib": sum(spent.get(k, 0.0) for k in ("detector", "landmarks", "encoder"))}
+            return fn(*args, **kwargs)
+        finally:
+            _spent[kind] = _spent.get(kind, 0.0) + time.process_time() - start
+            with open(os.path.join(_folder, f"{os.getpid()}.json"), "w") as f:
+                json.dump(_spent, f)
+    return call
+
+
+class _Model:
+    def __init__(self, inner, kind):
+        self._inner, self._kind, self._call = inner, kind, _timed(inner, kind)
+
+    def __call__(self, *args, **kwargs):
+        return self._call(*args, **kwargs)
+
+    def __getattr__(self, name):
+        attr = getattr(self._inner, name)
+        return _timed(attr, self._kind) if name in ("run", "compute_face_descriptor") else attr
+
+
+def _maker(make, kind):
+    return lambda *args: _Model(make(*args), kind)
+
+
+for _name, _kind in [("get_frontal_face_detector", "detector"),
+                     ("cnn_face_detection_model_v1", "detector"),
+                     ("shape_predictor", "landmarks"),
+                     ("face_recognition_model_v1", "encoder")]:
+    setattr(dlib, _name, _maker(getattr(dlib, _name), _kind))
+'''
+
+
+def probe_env(tmp: Path) -> dict:
+    """Environment for a run whose dlib calls are timed (PROBE); totals land in tmp/probe."""
+    for folder in ("probe", "probe-site"):
+        shutil.rmtree(tmp / folder, ignore_errors=True)
+        (tmp / folder).mkdir(parents=True)
+    (tmp / "probe-site" / "sitecustomize.py").write_text(PROBE)
+    path = os.pathsep.join(filter(None, [str(tmp / "probe-site"), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "PYTHONPATH": path, "PHOTOKOSH_BENCH_PROBE": str(tmp / "probe")}
+
+
+def probe_totals(tmp: Path) -> dict[str, float]:
+    """dlib CPU seconds by kind, summed over every process of the probed run."""
+    totals: dict[str, float] = {}
+    for f in (tmp / "probe").glob("*.json"):
+        for kind, seconds in json.loads(f.read_text()).items():
+            totals[kind] = totals.get(kind, 0.0) + seconds
+    return totals
 
 
 def sample(rels: list[str], k: int | None) -> list[str]:
@@ -266,16 +265,18 @@ def sample(rels: list[str], k: int | None) -> list[str]:
     return [rels[i] for i in np.linspace(0, len(rels) - 1, k).round().astype(int)]
 
 
-def bench(album: Path, tmp: Path, args) -> tuple[dict, dict | None, list[str]]:
+def bench(album: Path, tmp: Path, args) -> tuple[dict, list[str]]:
     truth = json.loads((album / "truth.json").read_text())
     photos, rels, rows, notes = album / "photos", sorted(truth), {}, []
     if "c" not in args.skip:
         out = tmp / "out"
         report, cost = timed([sys.executable, "-m", "photokosh", "sort", str(photos), "-o",
-                              str(out), "--json", "-q", *shlex.split(args.pk_args)])
+                              str(out), "--json", "-q", *shlex.split(args.pk_args)],
+                             env=probe_env(tmp))
         found = {p["path"]: [(f["box"], f["person"]) for f in p["faces"]]
                  for p in json.loads(report)["photos"]}
-        rows["c"] = {**cost, "n": len(rels), **score(truth, found, rels, args.min_face)}
+        rows["c"] = {**cost, "n": len(rels), **score(truth, found, rels, args.min_face),
+                     "dlib": probe_totals(tmp)}
         shutil.rmtree(out)  # its copies of the photos: several GB on a big album
     for method in ("b", "a"):
         if method in args.skip:
@@ -289,10 +290,7 @@ def bench(album: Path, tmp: Path, args) -> tuple[dict, dict | None, list[str]]:
         if len(chosen) < len(rels):
             notes.append(f"(a) ran on {len(chosen)} of {len(rels)} photos (evenly spaced): its "
                          "rates are extrapolated from them, its accuracy is the sample's.")
-    share = None
-    if args.profile_photos:
-        share = dlib_share(photos, sample(rels, args.profile_photos), tmp)
-    return rows, share, notes
+    return rows, notes
 
 
 def table(rows: dict, args) -> list[str]:
@@ -313,22 +311,18 @@ def table(rows: dict, args) -> list[str]:
     return lines + ([f"\nSpeed (photos/s): {', '.join(ratios)}."] if ratios else [])
 
 
-def share_text(share: dict, run: dict | None) -> str:
-    if not share["dlib"]:
+def share_text(run: dict) -> str:
+    """How much of run (c)'s CPU time (every process, start-up included) was dlib's work."""
+    spent = run["dlib"]
+    work = sum(spent.get(k, 0.0) for k in ("detector", "landmarks", "encoder"))
+    if not work:
         return "photokosh's CPU share in dlib: no dlib call was seen (did the embedder change?)"
-    text = (f"photokosh's CPU time inside dlib's detector and encoder: "
-            f"{share['dlib'] / share['total']:.1%} of a whole sort, "
-            f"{share['dlib'] / max(share['analysis'], 1e-9):.1%} of its analysis stage (detector "
-            f"{share.get('detector', 0):.1f} s, landmarks {share.get('landmarks', 0):.1f} s, "
-            f"encoder {share.get('encoder', 0):.1f} s; analysis {share['analysis']:.1f} s; "
-            f"total {share['total']:.1f} s CPU for {share['photos']} photos, {share['faces']} "
-            "faces). Measured in-process: photokosh.sort_photos, default settings but workers=1; "
-            "its dlib calls and analyze_file timed with process_time, model loading left out.")
-    if run:  # dlib's time per photo against everything run (c) spent per photo
-        whole = share["dlib"] / share["photos"] / (run["cpu"] / run["n"])
-        text += (f" Against run (c)'s CPU per photo, which adds start-up and worker "
-                 f"processes: about {whole:.0%}.")
-    return text
+    return (f"Run (c)'s CPU time inside dlib's detector, landmarks and encoder: "
+            f"{work / run['cpu']:.1%} (detector {spent.get('detector', 0):.0f} s, landmarks "
+            f"{spent.get('landmarks', 0):.0f} s, encoder {spent.get('encoder', 0):.0f} s, of "
+            f"{run['cpu']:.0f} s CPU over all its processes, start-up and model loading "
+            "included). Each process of the run timed its dlib calls with process_time "
+            "(bench.py's PROBE, loaded as sitecustomize).")
 
 
 NOTES = (
@@ -348,8 +342,6 @@ def main() -> None:
     parser.add_argument("--skip", default="", help="methods to skip, e.g. a or a,b")
     parser.add_argument("--naive-sample", type=int, metavar="K",
                         help="time (a) on K evenly spaced photos and extrapolate its rates")
-    parser.add_argument("--profile-photos", type=int, default=10, metavar="K",
-                        help="photos for the in-process measurement of the dlib CPU share")
     parser.add_argument("--min-face", type=int, default=100,
                         help="faces at least this wide (px) count for the 'big' recall")
     parser.add_argument("--pk-args", default="", help="extra arguments for photokosh sort")
@@ -366,8 +358,8 @@ def main() -> None:
         people = {f["person"] for v in truth.values() for f in v}
         print(f"Album {album}: {len(truth)} photos, {sum(map(len, truth.values()))} faces of "
               f"{len(people)} people; {CORES} cores.\n")
-        rows, share, notes = bench(album, Path(tmp), args)
-    lines = table(rows, args) + ([share_text(share, rows.get("c"))] if share else [])
+        rows, notes = bench(album, Path(tmp), args)
+    lines = table(rows, args) + ([share_text(rows["c"])] if "c" in rows else [])
     print("\n".join([*lines, "", *notes, NOTES]))
     print("\nCommand: uv run python benchmarks/bench.py " + shlex.join(sys.argv[1:]))
 
