@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
+from PIL import Image
+
 from . import images
 from .errors import UnreadablePhoto
 from .faces import Embedder, Face
@@ -40,10 +42,13 @@ class Analysis:
     cached: bool = False
     seconds: float = 0.0
     extra: dict = field(default_factory=dict)
+    thumbs: list[bytes] | None = None  # a JPEG per face, when asked for (thumb_size)
 
 
-def analyze_file(job: Job, embedder: Embedder, known: frozenset[str] = frozenset()) -> Analysis:
-    """Hash one photo and, unless its content is in `known`, find and embed its faces."""
+def analyze_file(job: Job, embedder: Embedder, known: frozenset[str] = frozenset(),
+                 thumb_size: int | None = None) -> Analysis:
+    """Hash one photo and, unless its content is in `known`, find and embed its faces; with
+    `thumb_size`, also cut each face's thumbnail from the image decoded for them."""
     result = Analysis(job)
     try:
         data = images.read_bytes(job.path)
@@ -56,6 +61,11 @@ def analyze_file(job: Job, embedder: Embedder, known: frozenset[str] = frozenset
         scale = embedder.detection_scale(result.width, result.height)
         decoded = images.decode(image, scale, exact=False)
         result.faces = embedder.faces(decoded)
+        if thumb_size and result.faces:
+            image = Image.fromarray(decoded.pixels)
+            result.thumbs = [images.face_thumbnail(image, decoded.scale, face.box,
+                                                   result.width, result.height, thumb_size)
+                             for face in result.faces]
     except UnreadablePhoto as exc:
         result.error = exc.reason
     except MemoryError:
@@ -91,7 +101,7 @@ def split_duplicates(jobs: list[Job]) -> tuple[list[Job], list[Analysis]]:
 _worker: dict = {}
 
 
-def _init_worker(embedder: Embedder, known: frozenset[str]) -> None:
+def _init_worker(embedder: Embedder, known: frozenset[str], thumb_size: int | None) -> None:
     # One BLAS/OpenMP thread per worker: the workers already use every core.
     try:
         from threadpoolctl import threadpool_limits
@@ -101,10 +111,11 @@ def _init_worker(embedder: Embedder, known: frozenset[str]) -> None:
         pass
     _worker["embedder"] = embedder
     _worker["known"] = known
+    _worker["thumb_size"] = thumb_size
 
 
 def _run(job: Job) -> Analysis:
-    return analyze_file(job, _worker["embedder"], _worker["known"])
+    return analyze_file(job, _worker["embedder"], _worker["known"], _worker["thumb_size"])
 
 
 def default_workers() -> int:
@@ -115,7 +126,7 @@ def default_workers() -> int:
 
 
 def analyze(jobs: Iterable[Job], embedder: Embedder, *, known: frozenset[str] = frozenset(),
-            workers: int | None = None) -> Iterator[Analysis]:
+            workers: int | None = None, thumb_size: int | None = None) -> Iterator[Analysis]:
     """Yield one Analysis per job, in completion order.
 
     A photo that kills its worker process (a crash inside a native decoder) is retried alone
@@ -125,13 +136,14 @@ def analyze(jobs: Iterable[Job], embedder: Embedder, *, known: frozenset[str] = 
     jobs = list(jobs)
     if workers <= 1 or len(jobs) <= 1:
         for job in jobs:
-            yield analyze_file(job, embedder, known)
+            yield analyze_file(job, embedder, known, thumb_size)
         return
     suspects: list[Job] = []
-    yield from _pool_run(jobs, embedder, known, workers, suspects)
+    setup = (embedder, known, thumb_size)
+    yield from _pool_run(jobs, setup, workers, suspects)
     for job in suspects:  # each alone, so a crash names its photo
         survivors: list[Job] = []
-        results = list(_pool_run([job], embedder, known, 1, survivors))
+        results = list(_pool_run([job], setup, 1, survivors))
         if results:
             yield from results
         else:
@@ -139,12 +151,12 @@ def analyze(jobs: Iterable[Job], embedder: Embedder, *, known: frozenset[str] = 
                                       "the file is probably damaged")
 
 
-def _pool_run(jobs: list[Job], embedder, known, workers, suspects: list[Job]):
+def _pool_run(jobs: list[Job], setup: tuple, workers, suspects: list[Job]):
     queue = deque(jobs)
     rest: list[Job] = []
     ctx = get_context("forkserver")
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                             initargs=(embedder, known)) as pool:
+                             initargs=setup) as pool:
         running: dict = {}
         try:
             while queue or running:
@@ -160,4 +172,4 @@ def _pool_run(jobs: list[Job], embedder, known, workers, suspects: list[Job]):
             suspects.extend(running.values())
             rest = list(queue)
     if rest:  # never started: run them in a fresh pool
-        yield from _pool_run(rest, embedder, known, workers, suspects)
+        yield from _pool_run(rest, setup, workers, suspects)

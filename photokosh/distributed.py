@@ -22,15 +22,17 @@ BATCH = 8
 _models: dict[str, Embedder] = {}
 
 
-def _analyze_batch(jobs: list[Job], embedder: Embedder, known: frozenset[str]) -> list[Analysis]:
+def _analyze_batch(jobs: list[Job], embedder: Embedder, known: frozenset[str],
+                   thumb_size: int | None = None) -> list[Analysis]:
     # One embedder (and so one set of loaded models) per worker process and settings: tasks
     # arrive with a freshly unpickled embedder whose models are not loaded yet.
     kept = _models.setdefault(embedder.key, embedder)
-    return [analyze_file(job, kept, known) for job in jobs]
+    return [analyze_file(job, kept, known, thumb_size) for job in jobs]
 
 
 def analyze_on_cluster(jobs: list[Job], embedder: Embedder, known: frozenset[str],
-                       scheduler: str, batch: int = BATCH) -> Iterator[Analysis]:
+                       scheduler: str, batch: int = BATCH,
+                       thumb_size: int | None = None) -> Iterator[Analysis]:
     """Yield one Analysis per job as the cluster finishes them (in completion order)."""
     try:
         from distributed import Client, as_completed
@@ -47,7 +49,7 @@ def analyze_on_cluster(jobs: list[Job], embedder: Embedder, known: frozenset[str
         [known_future] = client.scatter([known], broadcast=True)
         batches = [jobs[i:i + batch] for i in range(0, len(jobs), batch)]
         futures = client.map(_analyze_batch, batches, embedder=embedder,
-                             known=known_future, pure=False)
+                             known=known_future, thumb_size=thumb_size, pure=False)
         for future in as_completed(futures):
             yield from future.result()
             future.release()

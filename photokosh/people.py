@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from . import thumbs
 from .errors import PhotokoshError, UnknownPerson
 from .lock import run_lock
 from .names import clean_name, folder_name
@@ -60,10 +61,8 @@ def forget_person(out: Path, person: str) -> SortResult:
     with _state(out) as state:
         pid = _resolve(state, person)
         with state.transaction():
-            face_ids = state.forget(pid)
-    thumbs = Path(out) / ".photokosh" / "thumbs"
-    for fid in face_ids:
-        (thumbs / f"{fid}.jpg").unlink(missing_ok=True)
+            erased = state.forget(pid)
+    thumbs.forget(out, erased)
     return refresh_output(out)
 
 

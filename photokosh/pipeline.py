@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import fsutil, organize
+from . import fsutil, organize, thumbs
 from .analyze import Job, analyze, default_workers, split_duplicates
 from .cluster import DEFAULT_SETTINGS, ClusterSettings, person_cohesion
 from .errors import PhotokoshError
@@ -103,9 +103,13 @@ def sort_photos(source: Path, out: Path | None = None, options: SortOptions | No
 
 def _run(source, out, options, embedder, workers, state: State, notify, started) -> SortResult:
     run = state.begin_run(started)
+    # The page's thumbnails are cut while each photo is decoded anyway; not with --blur,
+    # whose page shows blurred faces only, nor when nothing will be shown.
+    keep_thumbs = options.page and not options.blur and not options.dry_run
     inventory = update_analyses(source, state, embedder, workers, run, notify,
                                 exclude=[out] if source in out.parents else [],
-                                scheduler=options.scheduler)
+                                scheduler=options.scheduler,
+                                thumbs_to=out if keep_thumbs else None)
     notify("cluster", 0, 1)
     _identify(state, embedder.key, options, run)
     notify("cluster", 1, 1)
@@ -134,10 +138,11 @@ class Inventory:
 
 def update_analyses(source: Path, state: State, embedder: Embedder, workers: int, run: int,
                     notify: Progress, exclude: list[Path],
-                    scheduler: str | None = None) -> Inventory:
+                    scheduler: str | None = None, thumbs_to: Path | None = None) -> Inventory:
     """Scan `source` and bring the state's photos and faces up to date: new and changed
     photos are analysed, unchanged ones (same size and mtime) are not even read, and photos
-    gone from the source are dropped."""
+    gone from the source are dropped. With `thumbs_to` (an OUT folder), the analysis also
+    leaves each new face's thumbnail there."""
     key = embedder.key
     scanned = scan(source, exclude=exclude)
     rows = state.photo_rows()
@@ -153,14 +158,18 @@ def update_analyses(source: Path, state: State, embedder: Embedder, workers: int
     vanished = {rel: row for rel, row in rows.items() if rel not in present}
     first_seen = {row[2]: row[4] for row in vanished.values() if row[2]}  # moved photos
     unique, copies = split_duplicates(jobs)
+    size = thumbs.SIZE if thumbs_to else None
     if scheduler:
         from .distributed import analyze_on_cluster
 
-        results = analyze_on_cluster(unique, embedder, frozenset(analysed), scheduler)
+        results = analyze_on_cluster(unique, embedder, frozenset(analysed), scheduler,
+                                     thumb_size=size)
     else:
-        results = analyze(unique, embedder, known=frozenset(analysed), workers=workers)
+        results = analyze(unique, embedder, known=frozenset(analysed), workers=workers,
+                          thumb_size=size)
     # copies last: their content's analysis is in the state by then
-    cached = _store(chain(results, copies), len(jobs), state, key, run, first_seen, notify)
+    cached = _store(chain(results, copies), len(jobs), state, key, run, first_seen, notify,
+                    thumbs_to)
     with state.transaction():
         state.drop_photos(vanished)
         state.prune()
@@ -235,9 +244,11 @@ def _finish(state: State, catalog: Catalog, options: SortOptions, workers: int, 
     return SortResult(report, catalog, changes, failures)
 
 
-def _store(results, total: int, state: State, key, run, first_seen, notify) -> int:
-    """Commit analysis results to the state in small batches as they arrive. Returns how many
-    photos turned out to hold content analysed before (moved or duplicated photos)."""
+def _store(results, total: int, state: State, key, run, first_seen, notify,
+           thumbs_to: Path | None = None) -> int:
+    """Commit analysis results to the state in small batches as they arrive (and their
+    thumbnails to `thumbs_to`). Returns how many photos turned out to hold content analysed
+    before (moved or duplicated photos)."""
     batch, last, cached = [], time.monotonic(), 0
 
     def flush():
@@ -248,6 +259,9 @@ def _store(results, total: int, state: State, key, run, first_seen, notify) -> i
                     state.put_analysis(r.hash, key, r.width, r.height, r.faces or [], r.error)
                 state.put_photo(j.rel, j.size, j.mtime_ns, r.hash,
                                 None if r.hash else r.error, first_seen.get(r.hash, run))
+        for r in batch if thumbs_to else ():
+            for face, data in zip(r.faces or [], r.thumbs or [], strict=False):
+                thumbs.save_cached(thumbs_to, r.hash, face.box, data)
         batch.clear()
 
     notify("faces", 0, total)

@@ -29,8 +29,12 @@ def publish_page(catalog: Catalog, report: dict, *, blurred: bool, workers: int 
     wanted = [fid for ids in shown.values() for fid in ids] + unknown
     requests = [ThumbRequest(fid, where[fid][0], tuple(where[fid][2]), where[fid][1])
                 for fid in wanted if fid in where]
+    # The thumbnails the analysis cut stay for later pages (not with blurred output, whose
+    # pages show no unblurred face): a person's most typical faces change as they grow.
+    keep = [] if blurred else [(photo.hash, tuple(face.box)) for photo in catalog.photos
+                               for face in photo.faces if not face.forgotten]
     thumbs = make_thumbnails(catalog.output, catalog.source, requests, blurred=blurred,
-                             workers=workers)
+                             workers=workers, keep=keep)
     html = render_page(report, shown, thumbs, unknown_faces=unknown,
                        face_photos={fid: where[fid][0] for fid in wanted if fid in where})
     return write_page(catalog.output, html)

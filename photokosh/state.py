@@ -258,14 +258,15 @@ class State:
         self.db.execute("UPDATE people SET merged_into=? WHERE id=?", (target, source))
         self.db.execute("UPDATE people SET merged_into=? WHERE merged_into=?", (target, source))
 
-    def forget(self, pid: str) -> list[int]:
+    def forget(self, pid: str) -> list[tuple[str, tuple[int, int, int, int]]]:
         """Erase a person's embeddings; their faces stay as boxes marked forgotten so the same
-        photos never bring them back. Returns the ids of the erased faces."""
-        ids = [r[0] for r in self.db.execute("SELECT id FROM faces WHERE person=?", (pid,))]
+        photos never bring them back. Returns (content hash, box) of the erased faces."""
+        erased = [(r[0], tuple(r[1:])) for r in self.db.execute(
+            "SELECT hash, left, top, right, bottom FROM faces WHERE person=?", (pid,))]
         self.db.execute("UPDATE faces SET embedding=NULL, forgotten=1, person=NULL "
                         "WHERE person=?", (pid,))
         self.db.execute("UPDATE people SET forgotten=1, name=NULL WHERE id=?", (pid,))
-        return ids
+        return erased
 
     # -- outputs ---------------------------------------------------------------------------
     def outputs(self) -> dict[str, Output]:

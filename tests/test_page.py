@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from fakes import PALETTE, FakeEmbedder, draw
-from PIL import Image
+from PIL import Image, ImageOps
 
 from photokosh import SortOptions, sort_photos
 from photokosh.page import MARKER, render_page, write_page
@@ -155,9 +155,9 @@ def test_thumbnails_are_cut_upright_private_and_reused(tmp_path):
     again = make_thumbnails(out, src, requests[:1] + [ThumbRequest(2, "flat.jpg", boxes[0],
                                                                    "a" * 32)], blurred=False)
     assert again[1] == made[1] and (out / made[1]).stat().st_ino == before  # reused
-    assert again[2] != made[2] and near(centre(out / again[2]), PALETTE[0])  # new box
-    assert sorted(p.name for p in folder.iterdir()) == sorted(Path(r).name
-                                                              for r in again.values())
+    # Face 2 now shows face 1's box of the same content: the same picture, the same file.
+    assert again[2] == made[1] and near(centre(out / again[2]), PALETTE[0])
+    assert sorted(p.name for p in folder.iterdir()) == [Path(made[1]).name]  # rest removed
 
 
 def test_thumbnails_of_a_big_photo_come_from_a_reduced_decode(tmp_path, monkeypatch):
@@ -184,6 +184,71 @@ def test_thumbnails_of_a_big_photo_come_from_a_reduced_decode(tmp_path, monkeypa
         thumb = Image.open(out / made[i])
         assert thumb.size == (96, 96) and near(centre(out / made[i]), colour), i
     assert thumbs.SHARPNESS * 96 <= 570 * decoded[0].scale
+
+
+def _thumb_of(out: Path, src: Path, photo: dict, face: dict, blurred: bool = False) -> Path:
+    from photokosh import images, thumbs
+
+    digest = images.content_hash(images.read_bytes(src / photo["path"]))
+    return out / ".photokosh" / "thumbs" / thumbs.thumb_name(digest, face["box"],
+                                                             blurred=blurred)
+
+
+def test_sort_cuts_thumbnails_while_analysing_and_keeps_them(tmp_path, cli, monkeypatch):
+    from photokosh import thumbs
+
+    src, out = tmp_path / "src", tmp_path / "out"
+    draw(src / "a.jpg", [0, 1])
+    draw(src / "b.jpg", [1], size=(300, 200))
+    exif = Image.Exif()
+    exif[0x0112] = 8
+    Image.open(draw(tmp_path / "c.png", [2, 0])).transpose(
+        Image.Transpose.ROTATE_270).save(src / "c.jpg", exif=exif)
+    decoded_again = []
+    real = thumbs._cut
+    monkeypatch.setattr(thumbs, "_cut", lambda path, *a: decoded_again.append(path)
+                        or real(path, *a))
+    assert cli("sort", src, "-o", out, "-q").exit_code == 0
+    assert decoded_again == []  # every thumbnail came from the analysis' own decode
+    report = json.loads((out / "report.json").read_text())
+    shown = [i["src"] for i in parse((out / "index.html").read_text()).images]
+    for photo in report["photos"]:
+        with Image.open(src / photo["path"]) as original:
+            upright = ImageOps.exif_transpose(original).convert("RGB")
+            for face in photo["faces"]:
+                thumb = _thumb_of(out, src, photo, face)
+                l, t, r, b = face["box"]
+                assert near(centre(thumb), upright.getpixel(((l + r) // 2, (t + b) // 2)))
+                assert thumb.stat().st_mode & 0o777 == 0o600
+                assert f".photokosh/thumbs/{thumb.name}" in shown
+    assert sum(len(p["faces"]) for p in report["photos"]) == 5
+
+    # A later page with other faces shown neither decodes the photos nor loses thumbnails.
+    assert cli("page", out).exit_code == 0
+    assert decoded_again == []
+    assert len(list((out / ".photokosh" / "thumbs").glob("*.jpg"))) == 5
+
+
+def test_no_unblurred_thumbnail_with_blur_and_none_left_of_a_forgotten_face(tmp_path, cli):
+    src, out = tmp_path / "src", tmp_path / "out"
+    draw(src / "a.jpg", [0, 1])
+    draw(src / "b.jpg", [1], size=(300, 200))
+    assert cli("sort", src, "-o", out, "-q").exit_code == 0
+    folder = out / ".photokosh" / "thumbs"
+    assert len(list(folder.glob("*.jpg"))) == 3
+    report = json.loads((out / "report.json").read_text())
+    person = next(p["id"] for p in report["people"] if p["photo_count"] == 2)
+    gone = [(photo, face) for photo in report["photos"] for face in photo["faces"]
+            if face["person"] == person]
+    assert cli("sort", src, "-o", out, "-q", "--no-page").exit_code == 0
+    assert cli("forget", out, person).exit_code == 0
+    assert all(not _thumb_of(out, src, photo, face).exists() for photo, face in gone)
+    assert len(list(folder.glob("*.jpg"))) == 1
+
+    blurred = tmp_path / "blurred"
+    assert cli("sort", src, "-o", blurred, "-q", "--blur").exit_code == 0
+    names = [p.name for p in (blurred / ".photokosh" / "thumbs").iterdir()]
+    assert len(names) == 3 and all(n.endswith("-b.jpg") for n in names)
 
 
 def test_blurred_thumbnails_come_from_the_blurred_copies(tmp_path):
