@@ -140,7 +140,7 @@ def run_one(n: int, seed: int, exact: bool) -> dict:
     labels = cluster_faces(emb, photo)
     seconds = time.perf_counter() - start
     bcubed = bcubed_scores(truth, labels)
-    # 1% more faces, of people already seen (weighted by faces) and of new people alike.
+    # 1% more faces, of people already seen (drawn in proportion to their faces).
     rng = np.random.default_rng(seed + 2)
     more = max(1, n // 100)
     who = truth[rng.integers(0, n, more)]

@@ -48,8 +48,9 @@ class ClusterSettings:
 DEFAULT_SETTINGS = ClusterSettings()
 
 # "auto" search turns approximate when queries x rows passes _EXACT_LIMIT^2 and there are
-# more than 4 _EXACT_LIMIT queries: exact search costs ~6 ns per pair here (faiss, 2 cores)
-# and building the HNSW index ~80 us per row, so for fewer queries exact is also cheaper.
+# more than 4 _EXACT_LIMIT queries, i.e. above 20,000 faces when clustering. Exact search
+# costs ~6 ns per pair here (faiss, 2 cores) and building the HNSW index ~80 us per row:
+# below 20,000 faces exact search takes seconds at most, and gives exact neighbours.
 _EXACT_LIMIT = 5_000
 
 
@@ -301,9 +302,11 @@ def _merge(x, units, groups, edges, index: Neighbours, limit: float, k: int,
 def _agglomerate(stats: _Stats, units, groups, pairs, limit: float, small: int | None):
     # Cost grows with the candidate pairs (~ n * neighbours) and, per merge, with how many
     # groups neighbour the merged one: each distance is O(d) from the groups' sums.
-    # Only pairs within `limit` are kept: the mean squared distance from a merged group to z
-    # is the size-weighted mean of its parts', so it can come within `limit` only through a
-    # part that is. That keeps `near` and the heap small with a million faces.
+    # Only candidate pairs within `limit` are kept: the mean squared distance from a merged
+    # group to z is the size-weighted mean of its parts', so it can come within `limit` only
+    # through a part that is. (A pair that is not a candidate stays unseen here; _merge's
+    # next round looks around the merged groups again.) That keeps `near` and the heap
+    # small with a million faces.
     m = len(stats.count)  # stats: of `units`, updated in place as they merge
     photos = [set(part.tolist()) for part in _split_by(units, groups, m)]
     pairs = np.unique(np.sort(pairs[pairs[:, 0] != pairs[:, 1]], axis=1), axis=0)

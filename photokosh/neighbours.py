@@ -135,6 +135,8 @@ def _hnsw(x: np.ndarray):
     # faiss's default prunes a row's bottom-layer links to a spread-out few: within a tight
     # group of one person's faces that drops most of them, and a search then misses faces
     # of the same person. Keeping the list full keeps them.
+    if not hasattr(type(graph), "keep_max_size_level0"):  # an older faiss would ignore it
+        raise RuntimeError("photokosh needs faiss-cpu >= 1.9: run `uv sync`")
     graph.keep_max_size_level0 = KEEP_FULL
     index = graph
     if project:

@@ -201,6 +201,28 @@ def test_approximate_neighbours_match_exact_ones_on_separated_people():
                           np.sort(approx.of_points(points, 6), axis=1))
 
 
+def test_approximate_search_returns_minus_one_where_the_index_found_too_few():
+    from types import SimpleNamespace
+
+    from photokosh.neighbours import Neighbours
+
+    emb, truth, _ = people(20, 3, seed=9)
+    search = Neighbours(emb, True)
+    exact = Neighbours(emb, False).of_rows(6)  # re-ranking asks for 2 x k candidates
+
+    def found_few(points, wide):  # as faiss answers when a search runs dry: -1 to the end
+        found = exact[:, :wide].copy()
+        found[:, 4:] = -1
+        found[0, 1:] = -1  # row 0: only itself
+        return np.zeros(found.shape, np.float32), found
+
+    search.index = SimpleNamespace(search=found_few)
+    search.graph = SimpleNamespace(hnsw=SimpleNamespace(efSearch=0))
+    got = search.of_rows(3)
+    assert sorted(got[0].tolist()) == [-1, -1, 0]
+    assert (got[1:] >= 0).all() and (truth[got[1:]] == truth[1:, None]).all()
+
+
 @pytest.mark.parametrize("settings", [APPROX, replace(APPROX, method="dbscan")])
 def test_cannot_link_holds_with_the_approximate_search(settings):
     emb, truth, groups = crowd(count=150, lone=100, seed=3)
