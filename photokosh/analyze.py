@@ -62,7 +62,7 @@ def analyze_file(job: Job, embedder: Embedder, known: frozenset[str] = frozenset
         decoded = images.decode(image, scale, exact=False)
         result.faces = embedder.faces(decoded)
         if thumb_size and result.faces:
-            image = Image.fromarray(decoded.pixels)
+            image = decoded.image if decoded.image is not None else Image.fromarray(decoded.pixels)
             result.thumbs = [images.face_thumbnail(image, decoded.scale, face.box,
                                                    result.width, result.height, thumb_size)
                              for face in result.faces]

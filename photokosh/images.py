@@ -42,6 +42,7 @@ class Decoded:
     width: int  # displayed width of the full-size photo
     height: int
     scale: float  # pixels' width / width
+    image: Image.Image | None = None  # the same pixels as a Pillow image, when at hand
 
 
 def read_bytes(path: str | os.PathLike) -> bytes:
@@ -150,7 +151,7 @@ def decode(image: Image.Image, scale: float = 1.0, exact: bool = True) -> Decode
     except Exception as exc:  # Pillow's decoders raise many types on damaged data
         raise UnreadablePhoto(_decode_reason(exc)) from exc
     pixels = np.asarray(rgb)
-    return Decoded(pixels, width, height, pixels.shape[1] / width)
+    return Decoded(pixels, width, height, pixels.shape[1] / width, rgb)
 
 
 def _draft_scale(wanted: float, budget: float) -> float:
