@@ -133,7 +133,8 @@ def timed(cmd: list[str], env: dict | None = None) -> tuple[str, dict]:
         sys.exit(f"bench: {shlex.join(cmd[:6])} ... failed with {proc.returncode}:\n{err}")
     # Sampled rather than from getrusage(RUSAGE_CHILDREN), which misses pool workers their
     # parent never waited for; what is lost is each process's last 0.1 s.
-    return out, {"wall": wall, "cpu": sum(cpu.values()), "rss": peak}
+    return out, {"wall": wall, "cpu": sum(cpu.values()), "cpu_main": cpu.get(proc.pid, 0.0),
+                 "rss": peak}
 
 
 def match(truth: list[dict], boxes: list) -> dict[int, int]:
@@ -321,8 +322,9 @@ def share_text(run: dict) -> str:
             f"{work / run['cpu']:.1%} (detector {spent.get('detector', 0):.0f} s, landmarks "
             f"{spent.get('landmarks', 0):.0f} s, encoder {spent.get('encoder', 0):.0f} s, of "
             f"{run['cpu']:.0f} s CPU over all its processes, start-up and model loading "
-            "included). Each process of the run timed its dlib calls with process_time "
-            "(bench.py's PROBE, loaded as sitecustomize).")
+            f"included; its main process, which scans, stores, clusters, copies and writes the "
+            f"page, used {run['cpu_main']:.0f} s of it). Each process of the run timed its "
+            "dlib calls with process_time (bench.py's PROBE, loaded as sitecustomize).")
 
 
 NOTES = (
