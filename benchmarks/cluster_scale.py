@@ -170,10 +170,10 @@ def compare_on(path: Path) -> list[str]:
     benchmarks/accuracy.py: every face clustered, central faces scored."""
     from dataclasses import replace
 
+    from accuracy import load
+
     from photokosh.cluster import DEFAULT_SETTINGS, cluster_faces
     from photokosh.metrics import bcubed_scores, pairwise_scores
-
-    from accuracy import load
 
     faces = load(path)
     emb, photo, label, scored = faces.emb, faces.groups, faces.labels, faces.scored

@@ -217,8 +217,9 @@ def test_sort_cuts_thumbnails_while_analysing_and_keeps_them(tmp_path, cli, monk
             upright = ImageOps.exif_transpose(original).convert("RGB")
             for face in photo["faces"]:
                 thumb = _thumb_of(out, src, photo, face)
-                l, t, r, b = face["box"]
-                assert near(centre(thumb), upright.getpixel(((l + r) // 2, (t + b) // 2)))
+                left, top, right, bottom = face["box"]
+                middle = ((left + right) // 2, (top + bottom) // 2)
+                assert near(centre(thumb), upright.getpixel(middle))
                 assert thumb.stat().st_mode & 0o777 == 0o600
                 assert f".photokosh/thumbs/{thumb.name}" in shown
     assert sum(len(p["faces"]) for p in report["photos"]) == 5
