@@ -68,7 +68,8 @@ def main() -> None:
 @click.option("--min-photos", type=click.IntRange(1), default=1, show_default=True,
               help="People seen in fewer photos go to unknown/.")
 @click.option("--link", type=click.Choice(["copy", "hard", "sym"]), default="copy",
-              show_default=True, help="How photos are placed in person folders.")
+              show_default=True, help="How photos are placed in person folders: a copy (one per "
+              "photo, linked into each of its folders), hard links or symlinks to the originals.")
 @click.option("--blur", is_flag=True, help="Also write OUT/blurred/: every face blurred, "
               "all metadata removed.")
 @click.option("--workers", type=click.IntRange(1), default=None,

@@ -71,26 +71,30 @@ def private_parents(dest: Path, root: Path) -> None:
         make_private_dir(folder)
 
 
-def place(source: Path, dest: Path, out: Path, how: str) -> None:
-    """Put `source` at `dest` as a copy (bytes and timestamps kept), hard link or symlink."""
+def place(source: Path, dest: Path, out: Path, how: str, copy_of: Path | None = None) -> None:
+    """Put `source` at `dest` as a copy (bytes and timestamps kept), hard link or symlink.
+
+    `copy_of`: a copy of `source` that this run has just put in OUT. A copy is then made a
+    second name of it (a hard link) instead of writing the same bytes again, so a photo of
+    three people is copied once, not three times. Where OUT has no hard links, it is copied."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    if how == "hard":
-        try:
-            os.link(source, dest)
-            return
-        except FileExistsError as exc:
-            raise Occupied(str(dest)) from exc
-        except OSError:
-            pass  # another device or no hard links: fall back to a copy
-    elif how == "sym":
+    if how == "sym":
         try:
             os.symlink(os.path.abspath(source), dest)
         except FileExistsError as exc:
             raise Occupied(str(dest)) from exc
         return
+    for original in ([source] if how == "hard" else []) + ([copy_of] if copy_of else []):
+        try:
+            os.link(original, dest)
+            return
+        except FileExistsError as exc:
+            raise Occupied(str(dest)) from exc
+        except OSError:
+            pass  # another device or no hard links: fall back to a copy
     tmp = new_tmp(out)
     try:
-        shutil.copyfile(source, tmp)  # copy_file_range/sendfile where the kernel has them
+        shutil.copyfile(source, tmp)  # sendfile where the kernel has it
         shutil.copystat(source, tmp)
     except BaseException:
         tmp.unlink(missing_ok=True)

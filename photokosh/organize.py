@@ -130,33 +130,62 @@ def apply(changes: Changes, *, state: State, source: Path, out: Path, link: str,
             state.done_outputs([(new, *fsutil.fingerprint(dest))])
         if progress:
             progress(1)
-    items = sorted(changes.add.items())
-    for start in range(0, len(items), 200):
-        batch = items[start:start + 200]
-        state.plan_outputs(((r, t.source, t.kind, t.hash) for r, t in batch), time.time_ns())
+    for batch in _batches(changes.add, 200):
+        items = [item for group in batch for item in group]
+        state.plan_outputs(((r, t.source, t.kind, t.hash) for r, t in items), time.time_ns())
         with ThreadPoolExecutor(max(1, workers)) as pool:
-            results = list(pool.map(
-                lambda item: _write(item[0], item[1], source, out, link, boxes), batch))
+            results = [error for errors in pool.map(
+                lambda group: _write_group(group, source, out, link, boxes), batch)
+                for error in errors]
         done = []
-        for (rel, _), error in zip(batch, results, strict=True):
+        for (rel, _), error in zip(items, results, strict=True):
             if error:
                 failures.append((rel, error))
             else:
                 done.append((rel, *fsutil.fingerprint(out / rel)))
         with state.transaction():
             state.done_outputs(done)
-            state.drop_outputs(rel for (rel, _), error in zip(batch, results, strict=True) if error)
+            state.drop_outputs(rel for (rel, _), error in zip(items, results, strict=True) if error)
         if progress:
-            progress(len(batch))
+            progress(len(items))
     return failures
 
 
+def _batches(add: dict[str, Target], size: int):
+    """The additions as lists of about `size` files, in groups of the same source file and
+    kind (the folders of everyone in one photo), so each group is written by one thread."""
+    groups: dict[tuple[str, str], list[tuple[str, Target]]] = {}
+    for rel, target in sorted(add.items()):
+        groups.setdefault((target.source, target.kind), []).append((rel, target))
+    batch, count = [], 0
+    for group in groups.values():
+        batch.append(group)
+        count += len(group)
+        if count >= size:
+            yield batch
+            batch, count = [], 0
+    if batch:
+        yield batch
+
+
+def _write_group(group: list[tuple[str, Target]], source: Path, out: Path, link: str,
+                 boxes: dict[str, list]) -> list[str | None]:
+    """Write each file of one source's group; the first copy made serves the others."""
+    first: Path | None = None
+    errors = []
+    for rel, target in group:
+        errors.append(_write(rel, target, source, out, link, boxes, first))
+        if errors[-1] is None and target.kind == "photo" and first is None:
+            first = out / rel
+    return errors
+
+
 def _write(rel: str, target: Target, source: Path, out: Path, link: str,
-           boxes: dict[str, list]) -> str | None:
+           boxes: dict[str, list], copy_of: Path | None = None) -> str | None:
     dest = out / rel
     try:
         if target.kind == "photo":
-            fsutil.place(source / target.source, dest, out, link)
+            fsutil.place(source / target.source, dest, out, link, copy_of)
         else:
             data = images.read_bytes(source / target.source)
             fsutil.private_parents(dest, out / BLURRED)  # no face, but still private

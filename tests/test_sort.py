@@ -93,6 +93,40 @@ def test_link_modes(tmp_path, cli, link):
     assert tree_state(src) == before
 
 
+def test_a_photo_of_two_people_is_copied_once(tmp_path):
+    src = album(tmp_path)
+    run(src, tmp_path / "out")
+    original = src / "2019" / "trip" / "both.jpg"
+    placed = [tmp_path / "out" / person / "2019" / "trip" / "both.jpg"
+              for person in ("person_001", "person_002")]
+    # one copy with two names: not the original, and its bytes written once
+    assert placed[0].stat().st_ino == placed[1].stat().st_ino != original.stat().st_ino
+    assert placed[0].stat().st_nlink == 2
+    assert placed[0].read_bytes() == original.read_bytes()
+    # a photo of one person is a copy of its own
+    assert (tmp_path / "out" / "person_002" / "a_zero.jpg").stat().st_nlink == 1
+
+
+def test_without_hard_links_every_folder_gets_its_own_copy(tmp_path, monkeypatch):
+    """A file system without hard links (FAT, some network shares) refuses os.link."""
+    def refuse(*args, **kwargs):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", refuse)
+    src = album(tmp_path)
+    before = tree_state(src)
+    result = run(src, tmp_path / "out")
+    assert result.report["errors"] == []
+    original = src / "2019" / "trip" / "both.jpg"
+    placed = [tmp_path / "out" / person / "2019" / "trip" / "both.jpg"
+              for person in ("person_001", "person_002")]
+    assert placed[0].stat().st_ino != placed[1].stat().st_ino
+    for copy in placed:
+        assert copy.read_bytes() == original.read_bytes()
+        assert copy.stat().st_mtime_ns == OLD
+    assert tree_state(src) == before
+
+
 def _rotated_photo(path):
     """Stored sideways with EXIF orientation 6; displayed it is 240x160 with the face at
     (10, 20, 50, 60)."""
