@@ -304,9 +304,9 @@ def table(rows: dict, args) -> list[str]:
     rate = {k: r["n"] / r["wall"] for k, r in rows.items()}
     for key, r in sorted(rows.items()):
         cells = [names[key], f"{rate[key]:.3f}", f"{r['faces'] / r['wall']:.2f}",
-                 f"{r['cpu'] / r['n']:.2f}", f"{r['rss'] / 2**20:.0f}", f"{r['recall']:.3f}",
-                 f"{r['recall_big']:.3f}", f"{r['precision']:.3f}",
-                 *(f"{r[k]:.3f}" if k in r else "-" for k in ("bcubed", "bcubed_dbscan"))]
+                 f"{r['cpu'] / r['n']:.2f}", f"{r['rss'] / 2**20:.0f}", f"{r['recall']:.4f}",
+                 f"{r['recall_big']:.4f}", f"{r['precision']:.4f}",
+                 *(f"{r[k]:.4f}" if k in r else "-" for k in ("bcubed", "bcubed_dbscan"))]
         lines.append("| " + " | ".join(cells) + " |")
     ratios = [f"c/{k} = {rate['c'] / rate[k]:.2f}x" for k in "ab" if k in rate and "c" in rate]
     return lines + ([f"\nSpeed (photos/s): {', '.join(ratios)}."] if ratios else [])
