@@ -160,7 +160,7 @@ def score(truth: dict, found: dict, rels: list[str], min_face: int) -> dict:
     from photokosh.cluster import DEFAULT_SETTINGS, cluster_faces
     from photokosh.metrics import bcubed_scores
 
-    people, payloads, groups, hit, hit_big = [], [], [], 0, 0
+    people, payloads, groups, faces_of, hit, hit_big = [], [], [], [], 0, 0
     for g, rel in enumerate(rels):
         faces, dets = truth[rel], found.get(rel, [])
         matched = match(faces, [box for box, _ in dets])
@@ -169,6 +169,7 @@ def score(truth: dict, found: dict, rels: list[str], min_face: int) -> dict:
                        for t in matched.values())
         for di, (_, payload) in enumerate(dets):
             people.append(faces[matched[di]]["person"] if di in matched else None)
+            faces_of.append((rel, matched.get(di)))
             payloads.append(payload)
             groups.append(g)
     every = [f for rel in rels for f in truth[rel]]
@@ -181,15 +182,35 @@ def score(truth: dict, found: dict, rels: list[str], min_face: int) -> dict:
     true = np.array(people, dtype=object)[keep].astype(str)
     if isinstance(payloads[0], np.ndarray):  # (a), (b): cluster the embeddings both ways
         emb = np.stack(payloads)
-        pred = cluster_faces(emb, np.array(groups), DEFAULT_SETTINGS)
-        row["bcubed"] = bcubed_scores(true, np.asarray(pred)[keep])[2]
-        pred = DBSCAN(eps=0.5, min_samples=1).fit_predict(emb)
-        row["bcubed_dbscan"] = bcubed_scores(true, pred[keep])[2]
-    else:  # (c): the people photokosh made; a face of nobody (None) counts as a singleton
-        ids = {p: i for i, p in enumerate(sorted({p for p in payloads if p is not None}))}
-        pred = np.array([ids[p] if p is not None else -1 for p in payloads])
+        pred = np.asarray(cluster_faces(emb, np.array(groups), DEFAULT_SETTINGS))
         row["bcubed"] = bcubed_scores(true, pred[keep])[2]
+        row["bcubed_dbscan"] = bcubed_scores(
+            true, DBSCAN(eps=0.5, min_samples=1).fit_predict(emb)[keep])[2]
+    else:  # (c): the people photokosh made; a face of nobody gets a person of its own
+        ids = {p: i for i, p in enumerate(sorted({p for p in payloads if p is not None}))}
+        pred = np.array([ids[p] if p is not None else len(ids) + i
+                         for i, p in enumerate(payloads)])
+        row["bcubed"] = bcubed_scores(true, pred[keep])[2]
+    # each correctly found truth face -> (its person, the group it was put in)
+    row["labels"] = {faces_of[i]: (people[i], int(pred[i])) for i in np.flatnonzero(keep)}
     return row
+
+
+def common_text(rows: dict) -> str | None:
+    """BCubed F of (b) and (c) on the truth faces both found: with more faces found, a method
+    also has more hard faces to cluster, so this compares the clustering of the same faces."""
+    from photokosh.metrics import bcubed_scores
+
+    if "b" not in rows or "c" not in rows:
+        return None
+    both = sorted(rows["b"]["labels"].keys() & rows["c"]["labels"].keys())
+    scores = {}
+    for key in "bc":
+        labels = rows[key]["labels"]
+        true = np.array([labels[f][0] for f in both])
+        scores[key] = bcubed_scores(true, np.array([labels[f][1] for f in both]))[2]
+    return (f"BCubed F on the {len(both)} truth faces that (b) and (c) both found: "
+            f"(b) {scores['b']:.4f}, (c) {scores['c']:.4f}.")
 
 
 # Put first on run (c)'s PYTHONPATH as sitecustomize.py, so that every process of the run (the
@@ -347,6 +368,8 @@ def main() -> None:
     parser.add_argument("--min-face", type=int, default=100,
                         help="faces at least this wide (px) count for the 'big' recall")
     parser.add_argument("--pk-args", default="", help="extra arguments for photokosh sort")
+    parser.add_argument("--save", type=Path, metavar="FILE",
+                        help="also keep every measure and each found face's group (pickle)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="photokosh-bench-") as tmp:
         album = args.album
@@ -361,7 +384,10 @@ def main() -> None:
         print(f"Album {album}: {len(truth)} photos, {sum(map(len, truth.values()))} faces of "
               f"{len(people)} people; {CORES} cores.\n")
         rows, notes = bench(album, Path(tmp), args)
+    if args.save:
+        args.save.write_bytes(pickle.dumps(rows))
     lines = table(rows, args) + ([share_text(rows["c"])] if "c" in rows else [])
+    lines += [text for text in [common_text(rows)] if text]
     print("\n".join([*lines, "", *notes, NOTES]))
     print("\nCommand: uv run python benchmarks/bench.py " + shlex.join(sys.argv[1:]))
 
