@@ -13,7 +13,7 @@ The default method keeps DBSCAN at its core and makes it safe at library scale:
 
 Faces of one photo never share a person (cannot-link) at any step. How the thresholds were
 chosen, and what the alternatives score, is measured by benchmarks/accuracy.py. Neighbours
-come from neighbours.py: exact search for small libraries, faiss's approximate HNSW index
+come from neighbours.py: exact search for small libraries, faiss's approximate IVF index
 for large ones (benchmarks/cluster_scale.py measures time, memory and accuracy up to a
 million faces).
 """
@@ -40,7 +40,7 @@ class ClusterSettings:
     attach_distance: float = 0.6  # looser cut for fragments of at most attach_size faces
     attach_size: int = 5
     neighbours: int = 10  # nearest neighbours per face that the graph keeps
-    # "auto": exact neighbour search while it is cheap, faiss's approximate HNSW above;
+    # "auto": exact neighbour search while it is cheap, faiss's approximate IVF above;
     # "exact" or "approximate" force one (for measuring what the approximation costs).
     search: str = "auto"
 
@@ -49,8 +49,8 @@ DEFAULT_SETTINGS = ClusterSettings()
 
 # "auto" search turns approximate when queries x rows passes _EXACT_LIMIT^2 and there are
 # more than 4 _EXACT_LIMIT queries, i.e. above 20,000 faces when clustering. Exact search
-# costs ~6 ns per pair here (faiss, 2 cores) and building the HNSW index ~80 us per row:
-# below 20,000 faces exact search takes seconds at most, and gives exact neighbours.
+# costs ~6 ns per pair here (faiss, 2 cores): below 20,000 faces it takes seconds at most,
+# and gives exact neighbours.
 _EXACT_LIMIT = 5_000
 
 

@@ -1,11 +1,12 @@
-"""Nearest-neighbour search for the clustering stage: exact, or approximate with faiss's HNSW.
+"""Nearest-neighbour search for the clustering stage: exact, or approximate with faiss's IVF.
 
 Exact search compares every query with every row: fine up to some hundreds of millions of
-pairs, hopeless for a million faces (10^12 pairs). The approximate search builds faiss's HNSW
-graph (hierarchical navigable small world; Malkov & Yashunin 2018) over the faces once, in
-O(n log n), and then answers each query in O(log n). cluster.py asks it for two things: each
-face's nearest faces (`graph`, for DBSCAN and the merging) and, while merging, the groups
-found near each group's centre (`near_groups`), both from the one index.
+pairs, hopeless for a million faces (10^12 pairs). The approximate search sorts the faces
+into cells once, around k-means centres (faiss's IndexIVFFlat, an inverted file), and then
+compares each query only with the faces of the PROBES cells whose centres are nearest it.
+cluster.py asks it for two things: each face's nearest faces (`graph`, for DBSCAN and the
+merging) and, while merging, the groups found near each group's centre (`near_groups`),
+both from the one index.
 
 faiss is imported where it is used, like scipy and scikit-learn in cluster.py: a small
 library never needs it, and a re-run with no new faces pays nothing for it.
@@ -17,17 +18,17 @@ import numpy as np
 
 NUMPY_PAIRS = 5_000**2  # up to this many query x row pairs, exact search in plain numpy
 BLOCK = 2048  # query rows per block of the numpy search
-# HNSW: LINKS links per row (twice that on the bottom layer), EF_BUILD candidates weighed
-# while inserting a row and EF_SEARCH while searching. The graph is built on the rows
-# projected on their PCA_DIMS principal axes (faiss's PCAMatrix): that halves the build at a
-# million faces, dlib's 128 dimensions having far fewer that matter (64 hold 98% of the
-# variance on lfw-dev); CANDIDATES times k found rows are then re-ranked by their exact
-# distance. Measured on benchmarks/cluster_scale.py's faces: fewer links or candidates cost
-# accuracy, more cost time.
-LINKS = 12
-EF_BUILD = 24
-EF_SEARCH = 64
-KEEP_FULL = True  # fill each bottom-layer link list: see _hnsw
+# IVF: CELLS * sqrt(n) cells (at most one per TRAIN_PER_CELL faces, what faiss's k-means
+# asks for), each query searching its PROBES nearest. Cells and search work on the faces
+# projected on their PCA_DIMS principal axes (faiss's PCAMatrix), which halves the search:
+# dlib's 128 dimensions have far fewer that matter (64 hold 98% of the variance on lfw-dev).
+# CANDIDATES times k found rows are then re-ranked by their exact distance. Measured on
+# 100,000 of benchmarks/cluster_scale.py's faces (BCubed F, clustering seconds): PROBES 24
+# 0.8636; 40 0.8647; 48 0.8654, 20 s; 96 with 8 sqrt(n) cells 0.8670, 27 s; faiss's HNSW
+# graph (12 links, built by one thread to stay deterministic) 0.8650, 37 s.
+CELLS = 4.0
+PROBES = 48
+TRAIN_PER_CELL = 50
 PCA_DIMS = 64
 CANDIDATES = 2
 RERANK = 1 << 18  # (query, candidate) pairs per block of the re-ranking: 128 MB
@@ -35,12 +36,13 @@ RERANK = 1 << 18  # (query, candidate) pairs per block of the re-ranking: 128 MB
 
 class Neighbours:
     """The k nearest rows of x to rows of x or to other points. Exact, or approximate;
-    both deterministic (the graph is built by one thread, below). Indices are int64, -1
-    where fewer than k were found."""
+    both deterministic (seeded k-means; each query is answered on its own). Indices are
+    int64, -1 where fewer than k were found."""
 
     def __init__(self, x: np.ndarray, approximate: bool):
         self.x = np.ascontiguousarray(x, dtype=np.float32)
-        self.index, self.graph = _hnsw(self.x) if approximate and len(x) else (None, None)
+        self.norms = np.einsum("ij,ij->i", self.x, self.x)
+        self.project, self.index = _ivf(self.x) if approximate and len(x) else (None, None)
 
     def of_rows(self, k: int) -> np.ndarray:
         """(n, k): each row's k nearest rows, itself included (unless k rows tie at 0)."""
@@ -53,17 +55,30 @@ class Neighbours:
         if self.index is None or k < 1 or not len(y):
             return _exact(self.x, y, k)
         wide = min(int(CANDIDATES * k), len(self.x))
-        self.graph.hnsw.efSearch = max(EF_SEARCH, wide)
-        found = self.index.search(y, wide)[1]
+        found = self._found(y, wide)
         out = np.empty((len(y), k), np.int64)
         step = max(1, RERANK // wide)
         for i in range(0, len(y), step):
             f = found[i:i + step]
-            d2 = np.square(self.x[np.maximum(f, 0)] - y[i:i + step, None, :]).sum(axis=2)
+            # |x - y|^2 less |y|^2, which is the same along a row: one pass over the rows
+            d2 = self.norms[np.maximum(f, 0)] - 2 * np.einsum(
+                "ijk,ik->ij", self.x[np.maximum(f, 0)], y[i:i + step])
             d2[f < 0] = np.inf
             top = np.argpartition(d2, k - 1, axis=1)[:, :k]
             out[i:i + step] = np.take_along_axis(f, top, axis=1)
         return out
+
+
+    def _found(self, y: np.ndarray, wide: int) -> np.ndarray:
+        """The index's `wide` nearest rows to each of y, searched in the order of their
+        nearest cell: queries in a row then read the same cells, which stay in the CPU's
+        cache (a quarter faster at a million faces)."""
+        if self.project is not None:
+            y = self.project.apply(y)
+        order = np.argsort(self.index.quantizer.search(y, 1)[1].ravel(), kind="stable")
+        found = np.empty((len(y), wide), np.int64)
+        found[order] = self.index.search(y[order], wide)[1]
+        return found
 
 
 def graph(index: Neighbours, x: np.ndarray, k: int, radius: float):
@@ -125,31 +140,29 @@ def _exact(x: np.ndarray, y: np.ndarray, k: int) -> np.ndarray:
     return np.concatenate(out).astype(np.int64)
 
 
-def _hnsw(x: np.ndarray):
+def _ivf(x: np.ndarray):
+    """(the PCA projection or None, the IVF index over the projected rows)."""
     import faiss
 
     n, d = x.shape
-    project = d > PCA_DIMS and n > 4 * d  # enough rows to estimate the axes
-    graph = faiss.IndexHNSWFlat(PCA_DIMS if project else d, LINKS)
-    graph.hnsw.efConstruction = EF_BUILD
-    # faiss's default prunes a row's bottom-layer links to a spread-out few: within a tight
-    # group of one person's faces that drops most of them, and a search then misses faces
-    # of the same person. Keeping the list full keeps them.
-    if not hasattr(type(graph), "keep_max_size_level0"):  # an older faiss would ignore it
-        raise RuntimeError("photokosh needs faiss-cpu >= 1.9: run `uv sync`")
-    graph.keep_max_size_level0 = KEEP_FULL
-    index = graph
-    if project:
-        index = faiss.IndexPreTransform(faiss.PCAMatrix(d, PCA_DIMS), graph)
-        sample = np.random.default_rng(0).choice(n, min(n, 100_000), replace=False)
-        index.train(x[np.sort(sample)])
-    # Threads insert rows in whatever order they get to them, so a parallel build gives a
-    # slightly different graph each run; one thread gives the same graph, hence the same
-    # people, every time. (Searching stays parallel: it does not change the graph.)
-    threads = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1)
-    try:
-        index.add(x)
-    finally:
-        faiss.omp_set_num_threads(threads)
-    return index, graph
+    sample = x  # rows to learn the projection and the cells from, in order
+    cells = max(1, min(int(CELLS * np.sqrt(n)), n // TRAIN_PER_CELL))
+    if n > TRAIN_PER_CELL * cells:
+        pick = np.random.default_rng(0).choice(n, TRAIN_PER_CELL * cells, replace=False)
+        sample = x[np.sort(pick)]
+    project = None
+    if d > PCA_DIMS and n > 4 * d:  # enough rows to estimate the axes
+        project = faiss.PCAMatrix(d, PCA_DIMS)
+        project.train(sample)
+        sample, d = project.apply(sample), PCA_DIMS
+    # Rows are stored as 16-bit floats: half the memory to read per query, the same
+    # neighbours once re-ranked by exact distance (measured at a million faces).
+    index = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatL2(d), d, cells,
+                                          faiss.ScalarQuantizer.QT_fp16)
+    index.cp.seed = 0  # the same cells, hence the same people, on every run
+    index.cp.min_points_per_centroid = 1  # fewer than TRAIN_PER_CELL faces: one cell, no warning
+    index.nprobe = PROBES
+    index.train(sample)
+    for i in range(0, n, 1 << 18):  # projected in blocks: never a second copy of all rows
+        index.add(x[i:i + (1 << 18)] if project is None else project.apply(x[i:i + (1 << 18)]))
+    return project, index

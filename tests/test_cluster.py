@@ -158,10 +158,29 @@ def test_cohesion_flags_two_people_in_one_label():
     assert single["pair_rms"] == 0 and not single["doubtful"]
 
 
-# The approximate neighbour search (faiss's HNSW): forced with search="approximate".
+# The approximate neighbour search (faiss's IVF): forced with search="approximate".
 
 APPROX = replace(DEFAULT_SETTINGS, search="approximate")
 EXACT = replace(DEFAULT_SETTINGS, search="exact")
+
+
+@pytest.fixture
+def few_probes(monkeypatch):
+    """Each query searches 4 of the index's cells, a small part of them as at scale (48 of
+    1,264 at 100,000 faces), so that these tests see what the approximation loses."""
+    import photokosh.neighbours as neighbours
+
+    monkeypatch.setattr(neighbours, "PROBES", 4)
+    cells, real = [], neighbours._ivf
+
+    def counted(x):
+        project, index = real(x)
+        cells.append(index.nlist)
+        return project, index
+
+    monkeypatch.setattr(neighbours, "_ivf", counted)
+    yield
+    assert cells and min(cells) >= 4 * 4  # a quarter of the cells at most
 
 
 def crowd(count: int = 400, per: int = 6, lone: int = 400, seed: int = 11):
@@ -178,6 +197,7 @@ def crowd(count: int = 400, per: int = 6, lone: int = 400, seed: int = 11):
     return emb, truth, groups
 
 
+@pytest.mark.usefixtures("few_probes")
 def test_approximate_search_clusters_like_the_exact_one():
     emb, truth, groups = crowd()
     assert len(emb) == 2800
@@ -187,6 +207,7 @@ def test_approximate_search_clusters_like_the_exact_one():
     assert np.array_equal(approx, cluster_faces(emb, groups, APPROX))  # deterministic
 
 
+@pytest.mark.usefixtures("few_probes")
 def test_approximate_neighbours_match_exact_ones_on_separated_people():
     from photokosh.neighbours import Neighbours
 
@@ -202,8 +223,6 @@ def test_approximate_neighbours_match_exact_ones_on_separated_people():
 
 
 def test_approximate_search_returns_minus_one_where_the_index_found_too_few():
-    from types import SimpleNamespace
-
     from photokosh.neighbours import Neighbours
 
     emb, truth, _ = people(20, 3, seed=9)
@@ -214,15 +233,15 @@ def test_approximate_search_returns_minus_one_where_the_index_found_too_few():
         found = exact[:, :wide].copy()
         found[:, 4:] = -1
         found[0, 1:] = -1  # row 0: only itself
-        return np.zeros(found.shape, np.float32), found
+        return found
 
-    search.index = SimpleNamespace(search=found_few)
-    search.graph = SimpleNamespace(hnsw=SimpleNamespace(efSearch=0))
+    search._found = found_few
     got = search.of_rows(3)
     assert sorted(got[0].tolist()) == [-1, -1, 0]
     assert (got[1:] >= 0).all() and (truth[got[1:]] == truth[1:, None]).all()
 
 
+@pytest.mark.usefixtures("few_probes")
 @pytest.mark.parametrize("settings", [APPROX, replace(APPROX, method="dbscan")])
 def test_cannot_link_holds_with_the_approximate_search(settings):
     emb, truth, groups = crowd(count=150, lone=100, seed=3)
@@ -239,8 +258,8 @@ def test_lowering_the_exact_limit_turns_the_search_approximate(monkeypatch):
     import photokosh.neighbours as neighbours
 
     built = []
-    real = neighbours._hnsw
-    monkeypatch.setattr(neighbours, "_hnsw", lambda x: built.append(len(x)) or real(x))
+    real = neighbours._ivf
+    monkeypatch.setattr(neighbours, "_ivf", lambda x: built.append(len(x)) or real(x))
     emb, truth, groups = crowd(count=60, lone=60, seed=8)
     assert same_partition(cluster_faces(emb, groups), truth) and not built
     monkeypatch.setattr(cluster, "_EXACT_LIMIT", 10)
