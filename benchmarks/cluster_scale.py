@@ -189,14 +189,16 @@ def compare_on(path: Path) -> list[str]:
     for search, probes in [("exact", default), ("approximate", default),
                            ("approximate", 4), ("approximate", 2)]:
         neighbours.PROBES = probes
-        pred = cluster_faces(emb, photo, replace(DEFAULT_SETTINGS, search=search))
+        try:
+            pred = cluster_faces(emb, photo, replace(DEFAULT_SETTINGS, search=search))
+        finally:
+            neighbours.PROBES = default
         p, r, f = bcubed_scores(label[scored], pred[scored])
         if search == "approximate":
             search += f", {min(probes, cells)} of {cells} cells searched"
         out.append(f"| {search} | {p:.3f} | {r:.3f} | {f:.4f} "
                    f"| {pairwise_scores(label[scored], pred[scored])[2]:.4f} "
                    f"| {len(np.unique(pred[scored]))} |")
-    neighbours.PROBES = default
     return out
 
 

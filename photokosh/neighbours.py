@@ -2,7 +2,8 @@
 
 Exact search compares every query with every row: fine up to some hundreds of millions of
 pairs, hopeless for a million faces (10^12 pairs). The approximate search sorts the faces
-into cells once, around k-means centres (faiss's IndexIVFFlat, an inverted file), and then
+into cells once, around k-means centres (faiss's IndexIVFScalarQuantizer, an inverted file
+over the faces projected on their principal axes and stored as 16-bit floats), and then
 compares each query only with the faces of the PROBES cells whose centres are nearest it.
 cluster.py asks it for two things: each face's nearest faces (`graph`, for DBSCAN and the
 merging) and, while merging, the groups found near each group's centre (`near_groups`),
@@ -23,9 +24,10 @@ BLOCK = 2048  # query rows per block of the numpy search
 # projected on their PCA_DIMS principal axes (faiss's PCAMatrix), which halves the search:
 # dlib's 128 dimensions have far fewer that matter (64 hold 98% of the variance on lfw-dev).
 # CANDIDATES times k found rows are then re-ranked by their exact distance. Measured on
-# 100,000 of benchmarks/cluster_scale.py's faces (BCubed F, clustering seconds): PROBES 24
-# 0.8636; 40 0.8647; 48 0.8654, 20 s; 96 with 8 sqrt(n) cells 0.8670, 27 s; faiss's HNSW
-# graph (12 links, built by one thread to stay deterministic) 0.8650, 37 s.
+# 100,000 of benchmarks/cluster_scale.py's faces stored as 32-bit floats (BCubed F,
+# clustering seconds): PROBES 24 with 2 sqrt(n) cells 0.8636; 40 0.8647; 48 0.8654, 20 s;
+# 96 with 8 sqrt(n) cells 0.8670, 27 s; faiss's HNSW graph (12 links, built by one thread to
+# stay deterministic) 0.8650, 37 s. As stored (16-bit) and searched: 0.8655, 22 s.
 CELLS = 4.0
 PROBES = 48
 TRAIN_PER_CELL = 50
@@ -45,7 +47,8 @@ class Neighbours:
         self.project, self.index = _ivf(self.x) if approximate and len(x) else (None, None)
 
     def of_rows(self, k: int) -> np.ndarray:
-        """(n, k): each row's k nearest rows, itself included (unless k rows tie at 0)."""
+        """(n, k): each row's k nearest rows, normally itself included (not when k rows
+        lie within float32's rounding of it)."""
         return self.of_points(self.x, k)
 
     def of_points(self, points: np.ndarray, k: int) -> np.ndarray:
@@ -72,12 +75,16 @@ class Neighbours:
     def _found(self, y: np.ndarray, wide: int) -> np.ndarray:
         """The index's `wide` nearest rows to each of y, searched in the order of their
         nearest cell: queries in a row then read the same cells, which stay in the CPU's
-        cache (a quarter faster at a million faces)."""
+        cache (a quarter faster at a million faces). The cells of all queries are looked up
+        in one batch: faiss's search would look them up per thread, in shares whose size,
+        and so rounding, would depend on the number of threads."""
         if self.project is not None:
             y = self.project.apply(y)
-        order = np.argsort(self.index.quantizer.search(y, 1)[1].ravel(), kind="stable")
+        cell_distances, cells = self.index.quantizer.search(y, self.index.nprobe)
+        order = np.argsort(cells[:, 0], kind="stable")
         found = np.empty((len(y), wide), np.int64)
-        found[order] = self.index.search(y[order], wide)[1]
+        found[order] = self.index.search_preassigned(
+            y[order], wide, cells[order], cell_distances[order])[1]
         return found
 
 
@@ -161,7 +168,7 @@ def _ivf(x: np.ndarray):
                                           faiss.ScalarQuantizer.QT_fp16)
     index.cp.seed = 0  # the same cells, hence the same people, on every run
     index.cp.min_points_per_centroid = 1  # fewer than TRAIN_PER_CELL faces: one cell, no warning
-    index.nprobe = PROBES
+    index.nprobe = min(PROBES, cells)
     index.train(sample)
     for i in range(0, n, 1 << 18):  # projected in blocks: never a second copy of all rows
         index.add(x[i:i + (1 << 18)] if project is None else project.apply(x[i:i + (1 << 18)]))

@@ -180,7 +180,7 @@ def few_probes(monkeypatch):
 
     monkeypatch.setattr(neighbours, "_ivf", counted)
     yield
-    assert cells and min(cells) >= 4 * 4  # a quarter of the cells at most
+    assert cells and min(cells) >= 4 * neighbours.PROBES  # a quarter of the cells at most
 
 
 def crowd(count: int = 400, per: int = 6, lone: int = 400, seed: int = 11):
@@ -276,6 +276,26 @@ def test_assign_with_the_approximate_search_matches_the_exact_one():
     got = assign_to_people(emb, truth, new, photos, APPROX)
     assert np.array_equal(got, assign_to_people(emb, truth, new, photos, EXACT))
     assert got.tolist() == truth[again].tolist() + [-1] * 20
+
+
+@pytest.mark.usefixtures("few_probes")
+def test_assign_among_many_people_with_the_approximate_search():
+    # 800 people: the search over their centres (129 columns: the centre and its spread) is
+    # projected on 64 axes and split into 16 cells, of which each new face searches 4.
+    emb, truth, _ = people(800, 2, seed=12)
+    again = np.arange(0, 1600, 2)
+    new = emb[again] + np.random.default_rng(13).normal(scale=0.01, size=(800, 128))
+    got = assign_to_people(emb, truth, new, np.arange(800), APPROX)
+    assert got.tolist() == truth[again].tolist()
+
+
+def test_the_approximate_search_prints_nothing(capfd):
+    from photokosh.neighbours import Neighbours
+
+    for count in (1, 10, 60, 3000):  # one cell without enough faces for faiss's k-means, ...
+        emb = directions(count, seed=count).astype(np.float32)
+        Neighbours(emb, True).of_rows(3)
+    assert capfd.readouterr() == ("", "")  # faiss writes its warnings to the C stderr
 
 
 def test_assign_considers_every_face_of_a_large_photo():
