@@ -184,7 +184,7 @@ def compare_on(path: Path) -> list[str]:
            "| --- | ---: | ---: | ---: | ---: | ---: |"]
     # A library this small has few cells, and the default PROBES search them all: the
     # smaller counts search a part of them, as at scale (48 of 4,000 at a million faces).
-    cells = neighbours._ivf(emb.astype(np.float32))[1].nlist
+    cells = neighbours.cell_count(len(emb))
     default = neighbours.PROBES
     for search, probes in [("exact", default), ("approximate", default),
                            ("approximate", 4), ("approximate", 2)]:

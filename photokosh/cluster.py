@@ -203,23 +203,20 @@ class _Stats:
     def centres(self) -> np.ndarray:
         return self.sums / np.maximum(self.count, 1)[:, None]
 
-    def rms(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    def rms(self, a, b: np.ndarray) -> np.ndarray:
         """RMS distance between faces of groups a and b, from mean |x - y|^2 =
-        sq_a/n_a + sq_b/n_b - 2 s_a.s_b/(n_a n_b): O(d) per pair, however large the groups."""
-        na, nb = self.count[a], self.count[b]
-        if len(a) <= 65536:  # most calls: one merged group against its neighbours
+        sq_a/n_a + sq_b/n_b - 2 s_a.s_b/(n_a n_b): O(d) per pair, however large the groups.
+        `a` is an array like b, or one group (the merging's inner loop: against each of b)."""
+        if np.ndim(a) == 0:
+            cross = self.sums[b] @ self.sums[a]
+        elif len(a) <= 65536:
             cross = np.einsum("ij,ij->i", self.sums[a], self.sums[b])
         else:  # chunked: all at once is 2 GB at 100k faces
             cross = np.concatenate([
                 np.einsum("ij,ij->i", self.sums[a[i:i + 65536]], self.sums[b[i:i + 65536]])
                 for i in range(0, len(a), 65536)])
+        na, nb = self.count[a], self.count[b]
         return np.sqrt(np.maximum(self.sq[a] / na + self.sq[b] / nb - 2 * cross / (na * nb), 0))
-
-    def rms_to(self, a: int, b: np.ndarray) -> np.ndarray:
-        """rms for group a against each of groups b (the merging's inner loop: kept lean)."""
-        d2 = (self.sq[a] / self.count[a] + self.sq[b] / self.count[b]
-              - 2 * (self.sums[b] @ self.sums[a]) / (self.count[a] * self.count[b]))
-        return np.sqrt(np.maximum(d2, 0))
 
     def rms_pairs(self, y: np.ndarray, rows: np.ndarray, groups: np.ndarray) -> np.ndarray:
         """RMS distances from faces y[rows] to groups `groups`, pair by pair, in chunks."""
@@ -351,7 +348,7 @@ def _agglomerate(stats: _Stats, units, groups, pairs, limit: float, small: int |
         near[b] = set()
         if near[a]:
             zs = np.fromiter(near[a], dtype=np.int64, count=len(near[a]))
-            dists = stats.rms_to(a, zs).tolist()
+            dists = stats.rms(a, zs).tolist()
             for dd, z in zip(dists, zs.tolist(), strict=True):
                 if dd <= limit:
                     heapq.heappush(heap, (dd, a, z, version[a], version[z]))

@@ -71,7 +71,6 @@ class Neighbours:
             out[i:i + step] = np.take_along_axis(f, top, axis=1)
         return out
 
-
     def _found(self, y: np.ndarray, wide: int) -> np.ndarray:
         """The index's `wide` nearest rows to each of y, searched in the order of their
         nearest cell: queries in a row then read the same cells, which stay in the CPU's
@@ -146,13 +145,18 @@ def _exact(x: np.ndarray, y: np.ndarray, k: int) -> np.ndarray:
     return np.concatenate(out).astype(np.int64)
 
 
+def cell_count(n: int) -> int:
+    """How many cells the approximate index of n rows has."""
+    return max(1, min(int(CELLS * np.sqrt(n)), n // TRAIN_PER_CELL))
+
+
 def _ivf(x: np.ndarray):
     """(the PCA projection or None, the IVF index over the projected rows)."""
     import faiss
 
     n, d = x.shape
     sample = x  # rows to learn the projection and the cells from, in order
-    cells = max(1, min(int(CELLS * np.sqrt(n)), n // TRAIN_PER_CELL))
+    cells = cell_count(n)
     if n > TRAIN_PER_CELL * cells:
         pick = np.random.default_rng(0).choice(n, TRAIN_PER_CELL * cells, replace=False)
         sample = x[np.sort(pick)]
