@@ -213,6 +213,73 @@ def common_text(rows: dict) -> str | None:
             f"(b) {scores['b']:.4f}, (c) {scores['c']:.4f}.")
 
 
+def stored_faces(out: Path) -> dict[str, list]:
+    """{rel: [(box, embedding)]} of the faces run (c) stored in its output folder's state."""
+    from photokosh.state import State
+
+    state = State(out, create=False)
+    try:
+        (key,), = state.db.execute("SELECT DISTINCT key FROM analyses")  # a fresh run: one
+        by_hash: dict[str, list] = {}
+        for face in state.current_faces(key):
+            by_hash.setdefault(face.hash, []).append((list(face.box), face.embedding))
+        return {rel: by_hash.get(row[2], []) for rel, row in state.photo_rows().items()}
+    finally:
+        state.close()
+
+
+def truth_embeddings(truth: dict, found: dict, rels: list[str]) -> dict:
+    """(rel, truth face index) -> embedding, for every truth face found."""
+    out = {}
+    for rel in rels:
+        dets = found.get(rel, [])
+        for di, ti in match(truth[rel], [box for box, _ in dets]).items():
+            out[(rel, ti)] = np.asarray(dets[di][1], dtype=np.float64)
+    return out
+
+
+def pair_measures(emb: np.ndarray, people: np.ndarray) -> dict:
+    """How well embeddings tell people apart, pair by pair (no clustering, so no threshold
+    cascades): ROC AUC of the distance as a same-person score, the error rates of dlib's
+    same-person test (distance <= 0.6), and the faces whose RMS distance to another person's
+    faces is smaller than to their own person's other faces."""
+    from scipy.spatial.distance import cdist, pdist
+    from sklearn.metrics import roc_auc_score
+
+    codes = np.unique(people, return_inverse=True)[1].ravel()
+    dist = pdist(emb)
+    same = pdist(codes[:, None].astype(float)) == 0
+    sq = cdist(emb, emb, "sqeuclidean")
+    own, other = np.zeros(len(emb)), np.full(len(emb), np.inf)
+    for code in np.unique(codes):
+        mine = codes == code
+        total, n = sq[:, mine].sum(axis=1), mine.sum()
+        own[mine] = np.sqrt(total[mine] / max(n - 1, 1))  # leaving the face itself out
+        other[~mine] = np.minimum(other[~mine], np.sqrt(total[~mine] / n))
+    return {"auc": roc_auc_score(same, -dist), "false_split": float((dist[same] > 0.6).mean()),
+            "false_match": float((dist[~same] <= 0.6).mean()),
+            "nearer_other": int((other < own).sum())}
+
+
+def pair_text(rows: dict) -> str | None:
+    """pair_measures of (b) and (c) on the truth faces both found."""
+    if "b" not in rows or "c" not in rows:
+        return None
+    both = sorted(rows["b"]["embeddings"].keys() & rows["c"]["embeddings"].keys())
+    if len(both) < 2:
+        return None
+    people = np.array([rows["b"]["labels"][f][0] for f in both])
+    parts = []
+    for key in "bc":
+        m = pair_measures(np.stack([rows[key]["embeddings"][f] for f in both]), people)
+        parts.append(f"({key}) ROC AUC {m['auc']:.5f}, same-person pairs over 0.6 "
+                     f"{m['false_split']:.2%}, different-person pairs within 0.6 "
+                     f"{m['false_match']:.3%}, faces nearer another person than their own "
+                     f"{m['nearer_other']}")
+    return f"Embeddings of the {len(both)} truth faces both found, pair by pair: " \
+        + "; ".join(parts) + "."
+
+
 # Put first on run (c)'s PYTHONPATH as sitecustomize.py, so that every process of the run (the
 # command, the forkserver and the workers it forks) times dlib's working calls with
 # process_time and keeps its running totals in $PHOTOKOSH_BENCH_PROBE/<pid>.json. Model
@@ -298,7 +365,8 @@ def bench(album: Path, tmp: Path, args) -> tuple[dict, list[str]]:
         found = {p["path"]: [(f["box"], f["person"]) for f in p["faces"]]
                  for p in json.loads(report)["photos"]}
         rows["c"] = {**cost, "n": len(rels), **score(truth, found, rels, args.min_face),
-                     "dlib": probe_totals(tmp)}
+                     "dlib": probe_totals(tmp),
+                     "embeddings": truth_embeddings(truth, stored_faces(out), rels)}
         shutil.rmtree(out)  # its copies of the photos: several GB on a big album
     for method in ("b", "a"):
         if method in args.skip:
@@ -308,7 +376,8 @@ def bench(album: Path, tmp: Path, args) -> tuple[dict, list[str]]:
         _, cost = timed([sys.executable, __file__, "--run-method", method, str(photos),
                          str(result), *chosen])
         found = pickle.loads(result.read_bytes())
-        rows[method] = {**cost, "n": len(chosen), **score(truth, found, chosen, args.min_face)}
+        rows[method] = {**cost, "n": len(chosen), **score(truth, found, chosen, args.min_face),
+                        "embeddings": truth_embeddings(truth, found, chosen)}
         if len(chosen) < len(rels):
             notes.append(f"(a) ran on {len(chosen)} of {len(rels)} photos (evenly spaced): its "
                          "rates are extrapolated from them, its accuracy is the sample's.")
@@ -387,7 +456,7 @@ def main() -> None:
     if args.save:
         args.save.write_bytes(pickle.dumps(rows))
     lines = table(rows, args) + ([share_text(rows["c"])] if "c" in rows else [])
-    lines += [text for text in [common_text(rows)] if text]
+    lines += [text for text in [common_text(rows), pair_text(rows)] if text]
     print("\n".join([*lines, "", *notes, NOTES]))
     print("\nCommand: uv run python benchmarks/bench.py " + shlex.join(sys.argv[1:]))
 
