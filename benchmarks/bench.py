@@ -217,12 +217,13 @@ def stored_faces(out: Path) -> dict[str, list]:
     """{rel: [(box, embedding)]} of the faces run (c) stored in its output folder's state."""
     from photokosh.state import State
 
-    state = State(out, create=False)
+    state = State(out, create=False, readonly=True)
     try:
-        (key,), = state.db.execute("SELECT DISTINCT key FROM analyses")  # a fresh run: one
+        key = state.get_meta("last_run")["key"]  # the model and settings the run used
         by_hash: dict[str, list] = {}
         for face in state.current_faces(key):
-            by_hash.setdefault(face.hash, []).append((list(face.box), face.embedding))
+            if not face.forgotten:
+                by_hash.setdefault(face.hash, []).append((list(face.box), face.embedding))
         return {rel: by_hash.get(row[2], []) for rel, row in state.photo_rows().items()}
     finally:
         state.close()
@@ -240,9 +241,10 @@ def truth_embeddings(truth: dict, found: dict, rels: list[str]) -> dict:
 
 def pair_measures(emb: np.ndarray, people: np.ndarray) -> dict:
     """How well embeddings tell people apart, pair by pair (no clustering, so no threshold
-    cascades): ROC AUC of the distance as a same-person score, the error rates of dlib's
-    same-person test (distance <= 0.6), and the faces whose RMS distance to another person's
-    faces is smaller than to their own person's other faces."""
+    cascades): ROC AUC of -distance as a same-person score, the error rates of dlib's
+    same-person test (distance <= 0.6), and, among the faces whose person has other faces,
+    those whose RMS distance to another person's faces is smaller than to their own
+    person's other faces."""
     from scipy.spatial.distance import cdist, pdist
     from sklearn.metrics import roc_auc_score
 
@@ -250,15 +252,16 @@ def pair_measures(emb: np.ndarray, people: np.ndarray) -> dict:
     dist = pdist(emb)
     same = pdist(codes[:, None].astype(float)) == 0
     sq = cdist(emb, emb, "sqeuclidean")
-    own, other = np.zeros(len(emb)), np.full(len(emb), np.inf)
+    own, other = np.full(len(emb), np.nan), np.full(len(emb), np.inf)
     for code in np.unique(codes):
         mine = codes == code
         total, n = sq[:, mine].sum(axis=1), mine.sum()
-        own[mine] = np.sqrt(total[mine] / max(n - 1, 1))  # leaving the face itself out
+        if n > 1:  # leaving the face itself out (its distance to itself is 0)
+            own[mine] = np.sqrt(total[mine] / (n - 1))
         other[~mine] = np.minimum(other[~mine], np.sqrt(total[~mine] / n))
     return {"auc": roc_auc_score(same, -dist), "false_split": float((dist[same] > 0.6).mean()),
             "false_match": float((dist[~same] <= 0.6).mean()),
-            "nearer_other": int((other < own).sum())}
+            "nearer_other": int((other < own).sum()), "with_others": int((own >= 0).sum())}
 
 
 def pair_text(rows: dict) -> str | None:
@@ -274,8 +277,8 @@ def pair_text(rows: dict) -> str | None:
         m = pair_measures(np.stack([rows[key]["embeddings"][f] for f in both]), people)
         parts.append(f"({key}) ROC AUC {m['auc']:.5f}, same-person pairs over 0.6 "
                      f"{m['false_split']:.2%}, different-person pairs within 0.6 "
-                     f"{m['false_match']:.3%}, faces nearer another person than their own "
-                     f"{m['nearer_other']}")
+                     f"{m['false_match']:.3%}, faces nearer (RMS) another person's faces "
+                     f"than their own person's {m['nearer_other']} of {m['with_others']}")
     return f"Embeddings of the {len(both)} truth faces both found, pair by pair: " \
         + "; ".join(parts) + "."
 
@@ -438,7 +441,8 @@ def main() -> None:
                         help="faces at least this wide (px) count for the 'big' recall")
     parser.add_argument("--pk-args", default="", help="extra arguments for photokosh sort")
     parser.add_argument("--save", type=Path, metavar="FILE",
-                        help="also keep every measure and each found face's group (pickle)")
+                        help="also keep every measure, each found face's group and the "
+                        "embeddings of the truth faces found (pickle)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="photokosh-bench-") as tmp:
         album = args.album
