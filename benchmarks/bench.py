@@ -245,13 +245,13 @@ def pair_measures(emb: np.ndarray, people: np.ndarray) -> dict:
     same-person test (distance <= 0.6), and, among the faces whose person has other faces,
     those whose RMS distance to another person's faces is smaller than to their own
     person's other faces."""
-    from scipy.spatial.distance import cdist, pdist
+    from scipy.spatial.distance import cdist, pdist, squareform
     from sklearn.metrics import roc_auc_score
 
     codes = np.unique(people, return_inverse=True)[1].ravel()
-    dist = pdist(emb)
-    same = pdist(codes[:, None].astype(float)) == 0
     sq = cdist(emb, emb, "sqeuclidean")
+    dist = np.sqrt(squareform(sq, checks=False))  # each pair once, from the same matrix
+    same = pdist(codes[:, None].astype(float)) == 0
     own, other = np.full(len(emb), np.nan), np.full(len(emb), np.inf)
     for code in np.unique(codes):
         mine = codes == code
