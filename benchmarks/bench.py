@@ -283,6 +283,44 @@ def pair_text(rows: dict) -> str | None:
         + "; ".join(parts) + "."
 
 
+def same_faces_text(rows: dict, halves: int = 200, seed: int = 0) -> str | None:
+    """Cluster only the truth faces (b) and (c) both found, each with its own embeddings, on
+    the whole album and on random halves of its photos. With the same faces in, a difference in
+    BCubed F comes from the embeddings alone; the halves show how far it moves from one subset
+    of the album to another. They share the album's pictures, so they are no independent
+    samples: no significance test is made of them."""
+    from photokosh.cluster import cluster_faces
+    from photokosh.metrics import bcubed_scores
+
+    if "b" not in rows or "c" not in rows:
+        return None
+    both = sorted(rows["b"]["embeddings"].keys() & rows["c"]["embeddings"].keys())
+    if len(both) < 2:
+        return None
+    photo = np.unique([rel for rel, _ in both], return_inverse=True)[1].ravel()
+    people = np.array([rows["b"]["labels"][f][0] for f in both])
+    emb = {k: np.stack([rows[k]["embeddings"][f] for f in both]) for k in "bc"}
+
+    def f(key: str, keep: np.ndarray) -> float:
+        return bcubed_scores(people[keep], cluster_faces(emb[key][keep], photo[keep]))[2]
+
+    whole = np.ones(len(both), dtype=bool)
+    rng, n = np.random.default_rng(seed), int(photo.max()) + 1
+    diff = []
+    for _ in range(halves):
+        keep = np.isin(photo, rng.choice(n, n // 2, replace=False))
+        diff.append(f("c", keep) - f("b", keep))
+    diff = np.array(diff)
+    higher, lower = int((diff > 1e-12).sum()), int((diff < -1e-12).sum())
+    low, high = np.percentile(diff, [2.5, 97.5])
+    return (f"The {len(both)} truth faces both found, clustered alone (each method's own "
+            f"embeddings): BCubed F (b) {f('b', whole):.4f}, (c) {f('c', whole):.4f}. On "
+            f"{halves} random halves of the photos (seed {seed}), (c) minus (b): higher in "
+            f"{higher}, equal in {halves - higher - lower}, lower in {lower}; mean "
+            f"{diff.mean():+.4f}, 95% of the halves within "
+            f"[{low:+.4f}, {high:+.4f}].")
+
+
 # Put first on run (c)'s PYTHONPATH as sitecustomize.py, so that every process of the run (the
 # command, the forkserver and the workers it forks) times dlib's working calls with
 # process_time and keeps its running totals in $PHOTOKOSH_BENCH_PROBE/<pid>.json. Model
@@ -429,6 +467,12 @@ NOTES = (
     "orientation, which the real face_recognition CLI does not (it misses rotated photos' faces).")
 
 
+def comparisons(rows: dict) -> list[str]:
+    """(b) against (c) on the truth faces both found."""
+    return [text for text in [common_text(rows), same_faces_text(rows), pair_text(rows)]
+            if text]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--album", type=Path, help="made by make_album.py: photos/, truth.json")
@@ -443,7 +487,12 @@ def main() -> None:
     parser.add_argument("--save", type=Path, metavar="FILE",
                         help="also keep every measure, each found face's group and the "
                         "embeddings of the truth faces found (pickle)")
+    parser.add_argument("--rescore", type=Path, metavar="FILE",
+                        help="run nothing: compare (b) and (c) again from a --save FILE")
     args = parser.parse_args()
+    if args.rescore:
+        print("\n".join(comparisons(pickle.loads(args.rescore.read_bytes()))))
+        return
     with tempfile.TemporaryDirectory(prefix="photokosh-bench-") as tmp:
         album = args.album
         if album is None:
@@ -460,7 +509,7 @@ def main() -> None:
     if args.save:
         args.save.write_bytes(pickle.dumps(rows))
     lines = table(rows, args) + ([share_text(rows["c"])] if "c" in rows else [])
-    lines += [text for text in [common_text(rows), pair_text(rows)] if text]
+    lines += comparisons(rows)
     print("\n".join([*lines, "", *notes, NOTES]))
     print("\nCommand: uv run python benchmarks/bench.py " + shlex.join(sys.argv[1:]))
 
