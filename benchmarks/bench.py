@@ -266,7 +266,7 @@ def pair_measures(emb: np.ndarray, people: np.ndarray) -> dict:
 
 def pair_text(rows: dict) -> str | None:
     """pair_measures of (b) and (c) on the truth faces both found."""
-    if "b" not in rows or "c" not in rows:
+    if not all("embeddings" in rows.get(k, {}) for k in "bc"):  # also older --save files
         return None
     both = sorted(rows["b"]["embeddings"].keys() & rows["c"]["embeddings"].keys())
     if len(both) < 2:
@@ -292,7 +292,7 @@ def same_faces_text(rows: dict, halves: int = 200, seed: int = 0) -> str | None:
     from photokosh.cluster import cluster_faces
     from photokosh.metrics import bcubed_scores
 
-    if "b" not in rows or "c" not in rows:
+    if not all("embeddings" in rows.get(k, {}) for k in "bc"):  # also older --save files
         return None
     both = sorted(rows["b"]["embeddings"].keys() & rows["c"]["embeddings"].keys())
     if len(both) < 2:
@@ -473,6 +473,17 @@ def comparisons(rows: dict) -> list[str]:
             if text]
 
 
+def albums_text(saved: dict[str, dict]) -> str:
+    """The table's BCubed F of (b) and (c) on several albums, each from its own run."""
+    runs = {name: rows for name, rows in saved.items()
+            if "bcubed" in rows.get("b", {}) and "bcubed" in rows.get("c", {})}
+    diff = np.array([rows["c"]["bcubed"] - rows["b"]["bcubed"] for rows in runs.values()])
+    parts = [f"{name} (b) {rows['b']['bcubed']:.4f}, (c) {rows['c']['bcubed']:.4f}"
+             for name, rows in runs.items()]
+    return (f"BCubed F on {len(runs)} albums: {'; '.join(parts)}. (c) minus (b): mean "
+            f"{diff.mean():+.4f}; (c) at least (b)'s on {int((diff >= 0).sum())} of {len(diff)}.")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--album", type=Path, help="made by make_album.py: photos/, truth.json")
@@ -487,11 +498,16 @@ def main() -> None:
     parser.add_argument("--save", type=Path, metavar="FILE",
                         help="also keep every measure, each found face's group and the "
                         "embeddings of the truth faces found (pickle)")
-    parser.add_argument("--rescore", type=Path, metavar="FILE",
-                        help="run nothing: compare (b) and (c) again from a --save FILE")
+    parser.add_argument("--rescore", type=Path, nargs="+", metavar="FILE",
+                        help="run nothing: compare (b) and (c) again from --save FILEs, "
+                        "each an album's run, and sum up over them")
     args = parser.parse_args()
     if args.rescore:
-        print("\n".join(comparisons(pickle.loads(args.rescore.read_bytes()))))
+        saved = {str(path): pickle.loads(path.read_bytes()) for path in args.rescore}
+        for name, rows in saved.items():
+            print("\n".join([f"{name}:", *comparisons(rows), ""]))
+        if len(saved) > 1:
+            print(albums_text(saved))
         return
     with tempfile.TemporaryDirectory(prefix="photokosh-bench-") as tmp:
         album = args.album
