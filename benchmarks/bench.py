@@ -477,6 +477,8 @@ def albums_text(saved: dict[str, dict]) -> str:
     """The table's BCubed F of (b) and (c) on several albums, each from its own run."""
     runs = {name: rows for name, rows in saved.items()
             if "bcubed" in rows.get("b", {}) and "bcubed" in rows.get("c", {})}
+    if not runs:
+        return "No file holds both (b)'s and (c)'s BCubed F."
     diff = np.array([rows["c"]["bcubed"] - rows["b"]["bcubed"] for rows in runs.values()])
     parts = [f"{name} (b) {rows['b']['bcubed']:.4f}, (c) {rows['c']['bcubed']:.4f}"
              for name, rows in runs.items()]
