@@ -201,7 +201,7 @@ def common_text(rows: dict) -> str | None:
     also has more hard faces to cluster, so this compares the clustering of the same faces."""
     from photokosh.metrics import bcubed_scores
 
-    if "b" not in rows or "c" not in rows:
+    if not all("labels" in rows.get(k, {}) for k in "bc"):  # none found: no labels
         return None
     both = sorted(rows["b"]["labels"].keys() & rows["c"]["labels"].keys())
     scores = {}
@@ -287,7 +287,7 @@ def same_faces_text(rows: dict, halves: int = 200, seed: int = 0) -> str | None:
     """Cluster only the truth faces (b) and (c) both found, each with its own embeddings, on
     the whole album and on random halves of its photos. With the same faces in, a difference in
     BCubed F comes from the embeddings alone; the halves show how far it moves from one subset
-    of the album to another. They share the album's pictures, so they are no independent
+    of the album to another. They share the album's pictures, so they are not independent
     samples: no significance test is made of them."""
     from photokosh.cluster import cluster_faces
     from photokosh.metrics import bcubed_scores
@@ -482,7 +482,8 @@ def albums_text(saved: dict[str, dict]) -> str:
     diff = np.array([rows["c"]["bcubed"] - rows["b"]["bcubed"] for rows in runs.values()])
     parts = [f"{name} (b) {rows['b']['bcubed']:.4f}, (c) {rows['c']['bcubed']:.4f}"
              for name, rows in runs.items()]
-    return (f"BCubed F on {len(runs)} albums: {'; '.join(parts)}. (c) minus (b): mean "
+    albums = f"{len(runs)} album{'s' * (len(runs) > 1)}"
+    return (f"BCubed F on {albums}: {'; '.join(parts)}. (c) minus (b): mean "
             f"{diff.mean():+.4f}; (c) at least (b)'s on {int((diff >= 0).sum())} of {len(diff)}.")
 
 
