@@ -264,17 +264,27 @@ def pair_measures(emb: np.ndarray, people: np.ndarray) -> dict:
             "nearer_other": int((other < own).sum()), "with_others": int((own >= 0).sum())}
 
 
-def pair_text(rows: dict) -> str | None:
-    """pair_measures of (b) and (c) on the truth faces both found."""
-    if not all("embeddings" in rows.get(k, {}) for k in "bc"):  # also older --save files
+def both_found(rows: dict) -> tuple[list, np.ndarray, dict] | None:
+    """The truth faces (b) and (c) both found, their people, and each method's embeddings of
+    them; None without two such faces (or with a --save file older than the embeddings)."""
+    if not all("embeddings" in rows.get(k, {}) for k in "bc"):
         return None
     both = sorted(rows["b"]["embeddings"].keys() & rows["c"]["embeddings"].keys())
     if len(both) < 2:
         return None
     people = np.array([rows["b"]["labels"][f][0] for f in both])
+    return both, people, {k: np.stack([rows[k]["embeddings"][f] for f in both]) for k in "bc"}
+
+
+def pair_text(rows: dict) -> str | None:
+    """pair_measures of (b) and (c) on the truth faces both found."""
+    found = both_found(rows)
+    if found is None:
+        return None
+    both, people, emb = found
     parts = []
     for key in "bc":
-        m = pair_measures(np.stack([rows[key]["embeddings"][f] for f in both]), people)
+        m = pair_measures(emb[key], people)
         parts.append(f"({key}) ROC AUC {m['auc']:.5f}, same-person pairs over 0.6 "
                      f"{m['false_split']:.2%}, different-person pairs within 0.6 "
                      f"{m['false_match']:.3%}, faces nearer (RMS) another person's faces "
@@ -292,14 +302,11 @@ def same_faces_text(rows: dict, halves: int = 200, seed: int = 0) -> str | None:
     from photokosh.cluster import cluster_faces
     from photokosh.metrics import bcubed_scores
 
-    if not all("embeddings" in rows.get(k, {}) for k in "bc"):  # also older --save files
+    found = both_found(rows)
+    if found is None:
         return None
-    both = sorted(rows["b"]["embeddings"].keys() & rows["c"]["embeddings"].keys())
-    if len(both) < 2:
-        return None
+    both, people, emb = found
     photo = np.unique([rel for rel, _ in both], return_inverse=True)[1].ravel()
-    people = np.array([rows["b"]["labels"][f][0] for f in both])
-    emb = {k: np.stack([rows[k]["embeddings"][f] for f in both]) for k in "bc"}
 
     def f(key: str, keep: np.ndarray) -> float:
         return bcubed_scores(people[keep], cluster_faces(emb[key][keep], photo[keep]))[2]
