@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import StateError
-from .faces import Face
+from .faces import Face, box_iou
 
 SCHEMA_VERSION = 1
 STATE_DIR = ".photokosh"
@@ -318,13 +318,3 @@ def _inherit(box, old: list[StoredFace]) -> tuple[str | None, bool]:
         if iou >= best_iou:
             best, best_iou = face, iou
     return (best.person, best.forgotten) if best else (None, False)
-
-
-def box_iou(a, b) -> float:
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    if w <= 0 or h <= 0:
-        return 0.0
-    inter = w * h
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
