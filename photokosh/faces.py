@@ -98,7 +98,8 @@ class DlibEmbedder:
             detection = f"up{self.upsample}"
         else:
             detection = f"minface{self.min_face or 'auto'}"
-        luma = (f"-luma{HOG_THRESHOLD:+g}-rgb{HOG_RECHECK:+g}" if self.model == "hog" else "")
+        luma = (f"-luma{HOG_THRESHOLD:+g}-rgb-from{HOG_RECHECK:+g}" if self.model == "hog"
+                else "")
         return (f"dlib-{dlib.__version__}/{self.model}{luma}/{detection}/sp5/resnet_v1/"
                 f"j{self.jitter}")
 
@@ -157,6 +158,8 @@ class DlibEmbedder:
             seen = seen.convert("L")
         size = (max(1, round(photo.width * scale)), max(1, round(photo.height * scale)))
         resize = abs(photo.scale / scale - 1.0) > 0.05
+        if not resize:  # detection runs on the pixels as decoded, and its boxes are theirs
+            scale = photo.scale
         if resize and seen.mode != "L":
             seen = seen.resize(size, Image.Resampling.BILINEAR)
         seen = np.asarray(seen)
@@ -188,7 +191,8 @@ class DlibEmbedder:
         return result
 
 
-def _rgb_score(detector, pixels: np.ndarray, rect, to_pixels: float, upsample: int):
+def _rgb_score(detector, pixels: np.ndarray, rect, to_pixels: float,
+               upsample: int) -> float | None:
     """HOG's score on RGB for a luma candidate `rect` (detection pixels), from a window around
     it cut out of `pixels` (to_pixels times as large); None if it finds no face there >= 0."""
     import dlib

@@ -74,3 +74,32 @@ def test_candidates_under_the_luma_threshold_are_kept_by_their_rgb_score(face_ph
     assert checked[0].score >= 0.0
     assert box_iou(checked[0].box, direct[0].box) == 1.0
     assert np.allclose(checked[0].embedding, direct[0].embedding)
+
+
+@pytest.mark.parametrize("side", [1640, 6240])
+def test_face_box_is_in_place_when_the_decoded_scale_is_close_to_the_detection_scale(
+        face_photo, tmp_path, side):
+    """A 1640 px photo (detected upsampled, at 80/41 of 1640/2) and a 6240 px JPEG (decoded at
+    1/2 in draft mode, detected at 80/156) are scanned as decoded, under 5% from the planned
+    scale: the face's box must be where the face is, even far from the top left corner."""
+    from photokosh.images import decode, displayed_size, open_image
+
+    zoom = side // 1640
+    face = face_photo.resize((face_photo.width * zoom, face_photo.height * zoom))
+    canvas = Image.new("RGB", (side, side * 3 // 4), (120, 130, 140))
+    offset = (canvas.width - face.width - 10 * zoom, canvas.height - face.height - 10 * zoom)
+    canvas.paste(face, offset)
+    path = tmp_path / "photo.jpg"
+    canvas.save(path, quality=95)
+    embedder = DlibEmbedder()
+    alone = embedder.faces(_decoded(face, face.width, face.height))
+    assert len(alone) == 1
+    expected = (alone[0].box[0] + offset[0], alone[0].box[1] + offset[1],
+                alone[0].box[2] + offset[0], alone[0].box[3] + offset[1])
+    image = open_image(path.read_bytes())
+    photo = decode(image, embedder.detection_scale(*displayed_size(image)), exact=False)
+    scale, _ = embedder.plan(photo.width, photo.height)
+    assert photo.scale != scale and abs(photo.scale / scale - 1) < 0.05
+    found = embedder.faces(photo)
+    assert len(found) == 1
+    assert box_iou(found[0].box, expected) > 0.6
