@@ -1,5 +1,6 @@
-"""The HOG detector's second look on RGB at luma candidates under the threshold (faces.py),
-with the real dlib model on one labelled face of the shared sample photos."""
+"""Where the HOG detector finds faces (faces.py): its second look on RGB at luma candidates
+under the threshold, and boxes mapped back to the photo, with the real dlib model on one
+labelled face of the shared sample photos."""
 
 from __future__ import annotations
 
@@ -35,25 +36,58 @@ def _decoded(image: Image.Image, width: int, height: int) -> Decoded:
     return Decoded(np.asarray(image), width, height, image.width / width, image)
 
 
-@pytest.mark.parametrize("to_pixels", [1.0, 2.0])
-def test_rgb_score_finds_the_face_in_the_window_around_it(face_photo, detector, to_pixels):
-    """The window is cut from pixels `to_pixels` times larger than the detection image, and its
-    detections mapped back: the face gets about the score HOG gives it on the whole photo."""
-    rects, scores, _ = detector.run(np.asarray(face_photo), 0, 0.0)
+@pytest.fixture(scope="module")
+def group_photo(face_photo):
+    """The face far from the top left corner of a larger photo, so that a window or a shift
+    placed wrongly misses it."""
+    canvas = Image.new("RGB", (900, 700), (120, 130, 140))
+    canvas.paste(face_photo, (520, 380))
+    return canvas
+
+
+def _resized(image: Image.Image, factor: float) -> Image.Image:
+    size = (round(image.width * factor), round(image.height * factor))
+    return image.resize(size, Image.Resampling.BILINEAR)
+
+
+def _luma_rect(detector, image: Image.Image, upsample: int):
+    rects, scores, _ = detector.run(np.asarray(image.convert("L")), upsample, 0.0)
     assert len(rects) == 1
-    size = (round(face_photo.width * to_pixels), round(face_photo.height * to_pixels))
-    pixels = np.asarray(face_photo.resize(size, Image.Resampling.BILINEAR))
-    score = faces._rgb_score(detector, pixels, rects[0], to_pixels, 0)
-    assert score is not None
-    assert abs(score - scores[0]) < 0.3
+    return rects[0], scores[0]
 
 
-def test_rgb_score_is_none_where_there_is_no_face(face_photo, detector):
+@pytest.mark.parametrize("upsample", [0, 1])
+@pytest.mark.parametrize("to_pixels", [0.5, 1.0, 2.0])
+def test_rgb_score_finds_the_face_in_the_window_around_it(group_photo, detector, to_pixels,
+                                                          upsample):
+    """The window is cut from pixels `to_pixels` times as large as the detection image (which
+    the detector may upsample) and its detections mapped back: the face is found where luma
+    found it, and a box half a face away, whose window still holds the face, gets nothing."""
     import dlib
 
-    corner = dlib.rectangle(0, 0, 60, 60)  # the face is in the middle of a 250 px LFW photo
-    pixels = np.asarray(face_photo)
-    assert faces._rgb_score(detector, pixels, corner, 1.0, 0) is None
+    seen = _resized(group_photo, 0.5**upsample)
+    rect, luma_score = _luma_rect(detector, seen, upsample)
+    pixels = np.asarray(_resized(seen, to_pixels))
+    score = faces._rgb_score(detector, pixels, rect, to_pixels, upsample)
+    assert score is not None and score >= 0.0
+    assert abs(score - luma_score) < 1.0
+    half = rect.width() // 2
+    beside = dlib.rectangle(rect.left() + half, rect.top(), rect.right() + half, rect.bottom())
+    assert faces._rgb_score(detector, pixels, beside, to_pixels, upsample) is None
+
+
+def test_rgb_score_sees_colour_that_luma_does_not(group_photo, detector):
+    """A face drawn in red against green at one luminance everywhere: HOG on luma finds nothing
+    there, the RGB recheck finds the face."""
+    rect, _ = _luma_rect(detector, group_photo, 0)
+    grey = np.asarray(group_photo.convert("L"), dtype=np.float64)
+    red, blue = grey, np.full_like(grey, 128.0)
+    green = (150.0 - 0.299 * red - 0.114 * blue) / 0.587  # 0.299 R + 0.587 G + 0.114 B = 150
+    flat = np.clip(np.stack([red, green, blue], axis=-1), 0, 255).round().astype(np.uint8)
+    luma = np.asarray(Image.fromarray(flat).convert("L"))
+    assert luma.max() - luma.min() <= 2
+    assert len(detector.run(luma, 0, -0.5)[0]) == 0
+    assert faces._rgb_score(detector, flat, rect, 1.0, 0) is not None
 
 
 def test_candidates_under_the_luma_threshold_are_kept_by_their_rgb_score(face_photo, detector,
@@ -71,7 +105,9 @@ def test_candidates_under_the_luma_threshold_are_kept_by_their_rgb_score(face_ph
     assert len(candidates) > 3
     checked = embedder.faces(photo)
     assert len(checked) == 1
-    assert checked[0].score >= 0.0
+    rgb = faces._rgb_score(detector, np.asarray(face_photo), candidates[0], 1.0, 0)
+    assert checked[0].score == pytest.approx(rgb)
+    assert checked[0].score != pytest.approx(direct[0].score)
     assert box_iou(checked[0].box, direct[0].box) == 1.0
     assert np.allclose(checked[0].embedding, direct[0].embedding)
 
