@@ -33,11 +33,11 @@ AUTO_FACE_FLOOR = 40
 HOG_THRESHOLD = -0.1
 # Some faces still score under that on luma and 0 or more on RGB, where face_recognition finds
 # them. So a luma candidate from HOG_RECHECK up to HOG_THRESHOLD is scored again by HOG on RGB
-# in a window of RECHECK_MARGIN box widths around it, and kept if an RGB detection there scores
-# 0 or more (face_recognition's threshold) and overlaps it at IoU >= 0.5. On benchmark albums of
-# seeds 1 and 2 (2,000 photos each) and 3-5 (300 each) it found 16, 15, 5, 1 and 4 more of their
-# 13,267 faces, with 8 more false detections in all (108, face_recognition 112); the detector's
-# time stayed within what it varies from run to run.
+# in a window reaching RECHECK_MARGIN box widths beyond it on each side, and kept if an RGB
+# detection there scores 0 or more (face_recognition's threshold) and overlaps it at IoU >= 0.5.
+# On benchmark albums of seeds 1 and 2 (2,000 photos each) and 3-5 (300 each) it found 16, 15,
+# 5, 1 and 4 more of their 13,267 faces, with 8 more false detections in all (108 left,
+# face_recognition's CLI method 112), for 1.6-3.1% of the detector's time (README, Performance).
 HOG_RECHECK = -0.5
 RECHECK_MARGIN = 0.5
 
