@@ -14,7 +14,6 @@ Each runs as its own process tree; wall time includes start-up and model loading
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import pickle
@@ -36,9 +35,9 @@ _models = None
 
 
 def model_files():
-    # Found without importing face_recognition_models' __init__, which needs pkg_resources.
-    spec = importlib.util.find_spec("face_recognition_models")
-    folder = Path(list(spec.submodule_search_locations)[0]) / "models"
+    from photokosh.faces import model_dir
+
+    folder = model_dir()
     return (folder / "shape_predictor_5_face_landmarks.dat",
             folder / "dlib_face_recognition_resnet_model_v1.dat")
 
@@ -139,12 +138,9 @@ def timed(cmd: list[str], env: dict | None = None) -> tuple[str, dict]:
 
 def match(truth: list[dict], boxes: list) -> dict[int, int]:
     """Detection index -> truth index, greedily by box IoU (>= 0.5), one to one."""
-    def iou(a, b):
-        w, h = min(a[2], b[2]) - max(a[0], b[0]), min(a[3], b[3]) - max(a[1], b[1])
-        inter = max(w, 0) * max(h, 0)
-        return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+    from photokosh.faces import box_iou
 
-    pairs = sorted(((iou(t["box"], b), ti, di) for ti, t in enumerate(truth)
+    pairs = sorted(((box_iou(t["box"], b), ti, di) for ti, t in enumerate(truth)
                     for di, b in enumerate(boxes)), reverse=True)
     found: dict[int, int] = {}
     for score, ti, di in pairs:
