@@ -213,9 +213,9 @@ def _rgb_score(detector, pixels: np.ndarray, rect, to_pixels: float,
         window = dlib.resize_image(window, size[1], size[0])
     shift = (left / to_pixels, top / to_pixels)
     rects, scores, _ = detector.run(window, upsample, 0.0)
-    matches = [score for found, score in zip(rects, scores, strict=True)
-               if box_iou(box, (found.left() + shift[0], found.top() + shift[1],
-                                found.right() + shift[0], found.bottom() + shift[1])) >= 0.5]
+    matches = [score for hit, score in zip(rects, scores, strict=True)
+               if box_iou(box, (hit.left() + shift[0], hit.top() + shift[1],
+                                hit.right() + shift[0], hit.bottom() + shift[1])) >= 0.5]
     return max(matches, default=None)
 
 

@@ -32,8 +32,9 @@ def detector():
     return dlib.get_frontal_face_detector()
 
 
-def _decoded(image: Image.Image, width: int, height: int) -> Decoded:
-    return Decoded(np.asarray(image), width, height, image.width / width, image)
+def _decoded(image: Image.Image) -> Decoded:
+    """`image` as a photo decoded at full size."""
+    return Decoded(np.asarray(image), image.width, image.height, 1.0, image)
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +97,7 @@ def test_candidates_under_the_luma_threshold_are_kept_by_their_rgb_score(face_ph
     several luma candidates goes through the RGB check: the face is kept, at the same place
     and with the same descriptor, and the weak candidates around it are not."""
     embedder = DlibEmbedder(upsample=0)
-    photo = _decoded(face_photo, face_photo.width, face_photo.height)
+    photo = _decoded(face_photo)
     direct = embedder.faces(photo)
     assert len(direct) == 1
     monkeypatch.setattr(faces, "HOG_THRESHOLD", 10.0)
@@ -128,7 +129,7 @@ def test_face_box_is_in_place_when_the_decoded_scale_is_close_to_the_detection_s
     path = tmp_path / "photo.jpg"
     canvas.save(path, quality=95)
     embedder = DlibEmbedder()
-    alone = embedder.faces(_decoded(face, face.width, face.height))
+    alone = embedder.faces(_decoded(face))
     assert len(alone) == 1
     expected = (alone[0].box[0] + offset[0], alone[0].box[1] + offset[1],
                 alone[0].box[2] + offset[0], alone[0].box[3] + offset[1])
