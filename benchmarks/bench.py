@@ -24,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -189,6 +190,8 @@ def score(truth: dict, found: dict, rels: list[str], min_face: int) -> dict:
         row["bcubed"] = bcubed_scores(true, pred[keep])[2]
     # each correctly found truth face -> (its person, the group it was put in)
     row["labels"] = {faces_of[i]: (people[i], int(pred[i])) for i in np.flatnonzero(keep)}
+    if all("picture" in f for f in every):  # not in albums made before make_album kept them
+        row["pictures"] = {(rel, t): truth[rel][t]["picture"] for rel, t in row["labels"]}
     return row
 
 
@@ -207,6 +210,39 @@ def common_text(rows: dict) -> str | None:
         scores[key] = bcubed_scores(true, np.array([labels[f][1] for f in both]))[2]
     return (f"BCubed F on the {len(both)} truth faces that (b) and (c) both found: "
             f"(b) {scores['b']:.4f}, (c) {scores['c']:.4f}.")
+
+
+def pictures_text(rows: dict) -> str | None:
+    """make_album pastes each LFW picture several times, so BCubed F weighs a picture by the
+    copies of it a method found. This compares where (b) and (c) put each picture's copies:
+    in their person's main group (the one holding most of the person's faces) or elsewhere."""
+    if not all("pictures" in rows.get(k, {}) for k in "bc"):
+        return None
+    share, in_main = {}, {}
+    for key in "bc":
+        labels, pictures = rows[key]["labels"], rows[key]["pictures"]
+        main: dict = {}
+        count = Counter(labels.values())  # (person, group) -> faces
+        for person, group in sorted(count, key=lambda pair: (-count[pair], pair[1])):
+            main.setdefault(person, group)
+        in_main[key] = {face: group == main[person] for face, (person, group) in labels.items()}
+        inside, copies = Counter(), Counter()
+        for face, ok in in_main[key].items():
+            copies[pictures[face]] += 1
+            inside[pictures[face]] += ok
+        share[key] = {pic: inside[pic] / copies[pic] for pic in copies}
+    both = sorted(share["b"].keys() & share["c"].keys())
+    differ = [f"{pic} ({share['b'][pic]:.0%} in the main group for (b), {share['c'][pic]:.0%} "
+              f"for (c))" for pic in both if share["b"][pic] != share["c"][pic]]
+    only = []
+    for key, other in ("bc", "cb"):
+        faces = in_main[key].keys() - in_main[other].keys()
+        only.append(f"only ({key}) found {len(faces)}, "
+                    f"{sum(not in_main[key][f] for f in faces)} of them outside the main group")
+    return (f"Pictures: the truth faces found are copies of {len(share['b'].keys() | share['c'])} "
+            f"LFW pictures. Of the {len(both)} that (b) and (c) both found, they put the copies "
+            f"in the same place (the same share in their person's main group) for all but "
+            f"{len(differ)}{': ' + '; '.join(differ) if differ else ''}. Copies {'; '.join(only)}.")
 
 
 def stored_faces(out: Path) -> dict[str, list]:
@@ -472,8 +508,8 @@ NOTES = (
 
 def comparisons(rows: dict) -> list[str]:
     """(b) against (c) on the truth faces both found."""
-    return [text for text in [common_text(rows), same_faces_text(rows), pair_text(rows)]
-            if text]
+    return [text for text in [common_text(rows), pictures_text(rows), same_faces_text(rows),
+                              pair_text(rows)] if text]
 
 
 def albums_text(saved: dict[str, dict]) -> str:

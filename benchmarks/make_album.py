@@ -3,8 +3,9 @@
 Each photo is 4000x3000 (or 3000x4000 when stored rotated with an EXIF orientation) and holds
 0-8 faces of known people pasted at 100-600 px wide onto a textured background. Writes
 OUT/photos/NNN/IMG_NNNNN.jpg and OUT/truth.json, which maps each photo's path (relative to
-OUT/photos) to its faces: [{"box": [left, top, right, bottom], "person": name}], in displayed
-pixels. The same arguments always give the same album.
+OUT/photos) to its faces: [{"box": [left, top, right, bottom], "person": name, "picture":
+"person/file.jpg"}], in displayed pixels; "picture" is the LFW photo pasted there, and each is
+pasted several times. The same arguments always give the same album.
 
     uv run python benchmarks/make_album.py --photos 20 --out /tmp/album --seed 1
 """
@@ -198,6 +199,12 @@ def main() -> None:
                workers=args.workers)
 
 
+def truth_of(plans: list[Plan]) -> dict:
+    """{photo: [{"box", "person", "picture"}]}, what truth.json holds."""
+    return {p.rel: [{"box": list(box), "person": name, "picture": f"{name}/{Path(path).name}"}
+                    for path, name, box in p.faces] for p in plans}
+
+
 def make_album(out: Path, photos: int, seed: int = 0, source: Path | None = None, *,
                people: int = 40, rotated: float = 0.25, widths=(100, 600),
                workers: int | None = None) -> dict:
@@ -210,8 +217,7 @@ def make_album(out: Path, photos: int, seed: int = 0, source: Path | None = None
     with get_context("spawn").Pool(workers or len(os.sched_getaffinity(0))) as pool:
         for _ in pool.imap_unordered(_render, [(p, out) for p in plans]):
             pass
-    truth = {p.rel: [{"box": list(box), "person": name} for _, name, box in p.faces]
-             for p in plans}
+    truth = truth_of(plans)
     lines = (f"{json.dumps(rel)}: {json.dumps(faces)}" for rel, faces in truth.items())
     (out / "truth.json").write_text("{\n" + ",\n".join(lines) + "\n}\n")  # a photo a line
     faces = [f["person"] for v in truth.values() for f in v]
