@@ -213,36 +213,40 @@ def common_text(rows: dict) -> str | None:
 
 
 def pictures_text(rows: dict) -> str | None:
-    """make_album pastes each LFW picture several times, so BCubed F weighs a picture by the
-    copies of it a method found. This compares where (b) and (c) put each picture's copies:
-    in their person's main group (the one holding most of the person's faces) or elsewhere."""
+    """make_album pastes an LFW picture more than once (in big albums, many times), so BCubed F
+    weighs a picture by the copies of it a method found. This compares where (b) and (c) put
+    each picture's copies: in their person's main group or elsewhere. A method's main group of
+    a person holds most of the person's faces it found (ties: the group holding the first
+    face); a face (c) gave nobody has a group of its own, so it is elsewhere. Pictures are
+    compared on the copies both found; the copies only one found are counted apart."""
     if not all("pictures" in rows.get(k, {}) for k in "bc"):
         return None
-    share, in_main = {}, {}
+    in_main = {}
     for key in "bc":
-        labels, pictures = rows[key]["labels"], rows[key]["pictures"]
+        labels = rows[key]["labels"]
+        first, count = {}, Counter(labels.values())  # (person, group) -> first face, faces
+        for face, pair in sorted(labels.items()):
+            first.setdefault(pair, face)
         main: dict = {}
-        count = Counter(labels.values())  # (person, group) -> faces
-        for person, group in sorted(count, key=lambda pair: (-count[pair], pair[1])):
+        for person, group in sorted(count, key=lambda pair: (-count[pair], first[pair])):
             main.setdefault(person, group)
         in_main[key] = {face: group == main[person] for face, (person, group) in labels.items()}
-        inside, copies = Counter(), Counter()
-        for face, ok in in_main[key].items():
-            copies[pictures[face]] += 1
-            inside[pictures[face]] += ok
-        share[key] = {pic: inside[pic] / copies[pic] for pic in copies}
-    both = sorted(share["b"].keys() & share["c"].keys())
-    differ = [f"{pic} ({share['b'][pic]:.0%} in the main group for (b), {share['c'][pic]:.0%} "
-              f"for (c))" for pic in both if share["b"][pic] != share["c"][pic]]
+    pictures = {**rows["b"]["pictures"], **rows["c"]["pictures"]}
+    inside: dict = {}
+    for face in in_main["b"].keys() & in_main["c"].keys():
+        inside.setdefault(pictures[face], []).append((in_main["b"][face], in_main["c"][face]))
+    differ = [f"{pic} ({sum(b for b, _ in v)} of {len(v)} copies in the main group for (b), "
+              f"{sum(c for _, c in v)} for (c))" for pic, v in sorted(inside.items())
+              if sum(b for b, _ in v) != sum(c for _, c in v)]
     only = []
     for key, other in ("bc", "cb"):
         faces = in_main[key].keys() - in_main[other].keys()
         only.append(f"only ({key}) found {len(faces)}, "
                     f"{sum(not in_main[key][f] for f in faces)} of them outside the main group")
-    return (f"Pictures: the truth faces found are copies of {len(share['b'].keys() | share['c'])} "
-            f"LFW pictures. Of the {len(both)} that (b) and (c) both found, they put the copies "
-            f"in the same place (the same share in their person's main group) for all but "
-            f"{len(differ)}{': ' + '; '.join(differ) if differ else ''}. Copies {'; '.join(only)}.")
+    return (f"Pictures: the truth faces found are copies of {len(set(pictures.values()))} LFW "
+            f"pictures. Of the {len(inside)} with copies that (b) and (c) both found, they put as "
+            f"many of those copies in the person's main group for all but {len(differ)}"
+            f"{': ' + '; '.join(differ) if differ else ''}. Copies {'; '.join(only)}.")
 
 
 def stored_faces(out: Path) -> dict[str, list]:

@@ -4,8 +4,8 @@ Each photo is 4000x3000 (or 3000x4000 when stored rotated with an EXIF orientati
 0-8 faces of known people pasted at 100-600 px wide onto a textured background. Writes
 OUT/photos/NNN/IMG_NNNNN.jpg and OUT/truth.json, which maps each photo's path (relative to
 OUT/photos) to its faces: [{"box": [left, top, right, bottom], "person": name, "picture":
-"person/file.jpg"}], in displayed pixels; "picture" is the LFW photo pasted there, and each is
-pasted several times. The same arguments always give the same album.
+"person/file.jpg"}], in displayed pixels; "picture" is the LFW photo pasted there (in big albums,
+most are pasted several times). The same arguments always give the same album.
 
     uv run python benchmarks/make_album.py --photos 20 --out /tmp/album --seed 1
 """
