@@ -232,12 +232,14 @@ def pictures_text(rows: dict) -> str | None:
             main.setdefault(person, group)
         in_main[key] = {face: group == main[person] for face, (person, group) in labels.items()}
     pictures = {**rows["b"]["pictures"], **rows["c"]["pictures"]}
-    inside: dict = {}
+    inside: dict = {}  # picture -> [copies both found, of them in (b)'s main group, in (c)'s]
     for face in in_main["b"].keys() & in_main["c"].keys():
-        inside.setdefault(pictures[face], []).append((in_main["b"][face], in_main["c"][face]))
-    differ = [f"{pic} ({sum(b for b, _ in v)} of {len(v)} copies in the main group for (b), "
-              f"{sum(c for _, c in v)} for (c))" for pic, v in sorted(inside.items())
-              if sum(b for b, _ in v) != sum(c for _, c in v)]
+        counts = inside.setdefault(pictures[face], [0, 0, 0])
+        counts[0] += 1
+        counts[1] += in_main["b"][face]
+        counts[2] += in_main["c"][face]
+    differ = [f"{pic} ({b} of {n} copies in the main group for (b), {c} for (c))"
+              for pic, (n, b, c) in sorted(inside.items()) if b != c]
     only = []
     for key, other in ("bc", "cb"):
         faces = in_main[key].keys() - in_main[other].keys()
