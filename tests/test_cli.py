@@ -1,0 +1,75 @@
+"""The command line as a package (issue 18): the face model through Click's context object,
+the one error wrapper, the people table, -v, evaluate with the fake model, and the generated
+CLI reference."""
+
+from __future__ import annotations
+
+import json
+
+import click
+import pytest
+from click.testing import CliRunner
+from fakes import draw
+
+from photokosh.cli import Context, main
+from photokosh.cli.common import EXIT_LOCKED, domain_errors
+from photokosh.errors import LockedError, PhotokoshError, StateError
+
+
+def small_album(root):
+    src = root / "photos"
+    draw(src / "a.jpg", [0])
+    draw(src / "b.jpg", [0, 1])
+    draw(src / "c.jpg", [1])
+    draw(src / "d.jpg", [])
+    return src
+
+
+def test_sort_makes_its_model_through_the_context_with_the_settings_it_was_given(tmp_path,
+                                                                                 cli, fake):
+    src = small_album(tmp_path)
+    result = cli("sort", src, "-o", tmp_path / "out", "--model", "cnn", "--min-face", "60",
+                 "-q")
+    assert result.exit_code == 0, result.stderr
+    assert cli.settings == [("cnn", None, 60)]
+    assert fake.calls == 4  # every photo went through the model the context made
+
+
+def test_without_obj_the_commands_get_the_real_model():
+    """`photokosh` as installed passes no obj: pass_context makes this default Context."""
+    from photokosh.faces import DlibEmbedder
+
+    model = Context().embedder("cnn", 1, None)
+    assert isinstance(model, DlibEmbedder)
+    assert (model.model, model.upsample, model.min_face) == ("cnn", 1, None)
+
+
+@pytest.mark.parametrize("error, code", [(LockedError("busy"), EXIT_LOCKED),
+                                         (StateError("foreign"), 1),
+                                         (PhotokoshError("broken"), 1)])
+def test_domain_errors_become_a_message_and_an_exit_code(error, code):
+    with pytest.raises(click.ClickException) as caught:
+        with domain_errors():
+            raise error
+    assert caught.value.exit_code == code
+    assert caught.value.message == str(error)
+
+
+def test_a_core_failure_exits_1_with_the_message_and_no_traceback(tmp_path, cli):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = cli("people", empty)
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith("Error: ") and "Traceback" not in result.stderr
+
+
+def test_obj_reaches_every_command_of_the_group(tmp_path, fake):
+    src = small_album(tmp_path)
+    asked = []
+    obj = Context(make_embedder=lambda *settings: asked.append(settings) or fake)
+    result = CliRunner().invoke(main, ["sort", str(src), "-o", str(tmp_path / "out"),
+                                       "--workers", "1", "--json"], obj=obj)
+    assert result.exit_code == 0, result.stderr
+    assert asked == [("hog", None, None)]
+    assert json.loads(result.stdout)["summary"]["people"] == 2
