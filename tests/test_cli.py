@@ -73,3 +73,26 @@ def test_obj_reaches_every_command_of_the_group(tmp_path, fake):
     assert result.exit_code == 0, result.stderr
     assert asked == [("hog", None, None)]
     assert json.loads(result.stdout)["summary"]["people"] == 2
+
+
+def test_people_shows_cohesion_and_marks_doubtful_people_as_the_json_has_them(tmp_path, cli):
+    src = tmp_path / "photos"
+    for i, (name, who) in enumerate((("a.jpg", [0]), ("b.jpg", [0]), ("c.jpg", [1]),
+                                     ("d.jpg", [2]))):
+        draw(src / name, who, size=(240 + i, 160))  # sizes differ: no two photos are equal
+    out = tmp_path / "out"
+    assert cli("sort", src, "-o", out, "-q").exit_code == 0
+    # two different faces made one person: what the cohesion numbers are there to catch
+    merged = cli("merge", out, "person_003", "person_002")
+    assert merged.exit_code == 0, merged.stderr
+    rows = json.loads(cli("people", out, "--json").stdout)
+    assert [(r["id"], r["faces"], r["doubtful"]) for r in rows] == [
+        ("person_001", 2, False), ("person_002", 2, True)]
+    table = cli("people", out)
+    assert table.exit_code == 0 and table.stderr == ""
+    header, *lines = table.stdout.splitlines()
+    assert header.split() == ["id", "name", "folder", "photos", "faces", "cohesion"]
+    shown = {line.split()[0]: line.split()[4:] for line in lines}  # no names: 5 columns first
+    assert shown == {r["id"]: [f"{r['cohesion']:.2f}", *(["(check)"] if r["doubtful"] else [])]
+                     for r in rows}
+    assert shown["person_001"] == ["1.00"]

@@ -17,7 +17,11 @@ from .common import json_option, out_argument, stdout_console
 @out_argument
 @json_option("Print the list as JSON.")
 def people(out: Path, as_json: bool) -> None:
-    """List the people in OUT: id, name, photos, faces.
+    """List the people in OUT: id, name, folder, photos, faces and cohesion.
+
+    Cohesion is 1 minus the mean distance of a person's faces to their average face
+    (1: all alike). (check) marks a person whose faces may be two people, or include
+    someone else: look at their folder, then merge, name or forget.
 
     \b
     Example:

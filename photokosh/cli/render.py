@@ -80,11 +80,15 @@ def dry_run(changes, as_json: bool) -> None:
 def people_table(rows: list[dict], console: Console) -> None:
     """One line per person, as `photokosh people` lists them."""
     table = Table(box=None)
-    for column in ("id", "name", "folder", "photos", "faces"):
-        table.add_column(column, justify="right" if column in ("photos", "faces") else "left")
+    for column in ("id", "name", "folder", "photos", "faces", "cohesion"):
+        table.add_column(column, justify="left" if column in ("id", "name", "folder")
+                         else "right")
+    table.add_column("")
     for r in rows:
+        cohesion = f"{r['cohesion']:.2f}" if "cohesion" in r else ""
         table.add_row(Text(r["id"]), Text(r["name"] or ""), Text(r["folder"]),
-                      str(r["photo_count"]), str(r["face_count"]))
+                      str(r["photo_count"]), str(r["face_count"]), cohesion,
+                      CHECK if r.get("doubtful") else "")
     console.print(table)
 
 
