@@ -5,11 +5,13 @@ CLI reference."""
 from __future__ import annotations
 
 import json
+import logging
+import re
 
 import click
 import pytest
 from click.testing import CliRunner
-from fakes import draw
+from fakes import FakeEmbedder, draw
 
 from photokosh.cli import Context, main
 from photokosh.cli.common import EXIT_LOCKED, domain_errors
@@ -96,3 +98,51 @@ def test_people_shows_cohesion_and_marks_doubtful_people_as_the_json_has_them(tm
     assert shown == {r["id"]: [f"{r['cohesion']:.2f}", *(["(check)"] if r["doubtful"] else [])]
                      for r in rows}
     assert shown["person_001"] == ["1.00"]
+
+
+class LoggingFake(FakeEmbedder):
+    """Logs as a core stage does: a debug record per photo, a warning once."""
+
+    def faces(self, photo):
+        log = logging.getLogger("photokosh.faces")
+        if not self.calls:
+            log.warning("a warning from the model")
+        log.debug("looking at a %dx%d photo", photo.pixels.shape[1], photo.pixels.shape[0])
+        return super().faces(photo)
+
+
+def sort_with_logging_model(src, out, *flags):
+    obj = Context(make_embedder=lambda *settings: LoggingFake())
+    return CliRunner().invoke(main, ["sort", str(src), "-o", str(out), "--workers", "1",
+                                     *flags], obj=obj, catch_exceptions=False)
+
+
+@pytest.mark.parametrize("flags, debug, warning", [((), False, True), (("-v",), True, True),
+                                                    (("-q",), False, False),
+                                                    (("-q", "-v"), True, True)])
+def test_the_core_log_records_reach_stderr_as_the_flags_say(tmp_path, flags, debug, warning):
+    result = sort_with_logging_model(small_album(tmp_path), tmp_path / "out", *flags)
+    assert result.exit_code == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert ("DEBUG photokosh.faces: looking at a 240x160 photo" in lines) == debug
+    assert ("WARNING photokosh.faces: a warning from the model" in lines) == warning
+    assert "DEBUG" not in result.stdout and "WARNING" not in result.stdout
+    assert logging.getLogger("photokosh").handlers == []  # the command cleaned up after itself
+
+
+def test_verbose_writes_log_lines_on_stderr_and_leaves_stdout_as_it_was(tmp_path):
+    src = small_album(tmp_path)
+    runs = {}
+    for flags in ((), ("-v",)):
+        out = tmp_path / ("out" + "".join(flags))
+        text = sort_with_logging_model(src, out, *flags)
+        doc = sort_with_logging_model(src, tmp_path / ("json" + "".join(flags)), "--json", *flags)
+        assert text.exit_code == doc.exit_code == 0
+        report = json.loads(doc.stdout)
+        del report["summary"]["seconds"], report["output"]
+        summary = re.sub(r"in [0-9.]+ s$", "in _ s", text.stdout.replace(str(out), "OUT"),
+                         flags=re.M)
+        runs[flags] = (summary, report, text.stderr)
+    assert runs[()][:2] == runs[("-v",)][:2]
+    assert sum(line.startswith("DEBUG photokosh.") for line in runs[("-v",)][2].splitlines()) >= 4
+    assert "DEBUG" not in runs[()][2]
