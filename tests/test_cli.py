@@ -11,6 +11,7 @@ import re
 import click
 import pytest
 from click.testing import CliRunner
+from conftest import tree_state
 from fakes import FakeEmbedder, draw
 
 from photokosh.cli import Context, main
@@ -146,3 +147,49 @@ def test_verbose_writes_log_lines_on_stderr_and_leaves_stdout_as_it_was(tmp_path
     assert runs[()][:2] == runs[("-v",)][:2]
     assert sum(line.startswith("DEBUG photokosh.") for line in runs[("-v",)][2].splitlines()) >= 4
     assert "DEBUG" not in runs[()][2]
+
+
+def labelled_album(root):
+    """alice/ holds three photos of palette person 0; bob/ two of person 1 and one of person 0
+    filed there by mistake. So the clustering (exact with the fake model) finds two people,
+    one of them alice with a "bob" inside: every score can be worked out by hand."""
+    src = root / "labelled"
+    for i, (rel, who) in enumerate([("alice/1.jpg", 0), ("alice/2.jpg", 0), ("alice/3.jpg", 0),
+                                    ("bob/1.jpg", 1), ("bob/2.jpg", 1), ("bob/wrong.jpg", 0)]):
+        draw(src / rel, [who], size=(240 + i, 160))
+    return src
+
+
+def test_evaluate_scores_a_drawn_album_with_the_fake_model(tmp_path, cli, fake):
+    src = labelled_album(tmp_path)
+    before = tree_state(src)
+    result = cli("evaluate", src, "--cache", tmp_path / "cache", "--json", "-q")
+    assert result.exit_code == 0, result.stderr
+    assert fake.calls == 6 and cli.settings == [("hog", None, None)]
+    scores = json.loads(result.stdout)
+    assert (scores["faces"], scores["people_true"], scores["clusters_found"]) == (6, 2, 2)
+    # pairs put together: 6 in the 4-face cluster + 1 in bob's, 3 + 1 of them right; true
+    # pairs: 3 alice + 3 bob
+    assert scores["pairwise_precision"] == pytest.approx(4 / 7)
+    assert scores["pairwise_recall"] == pytest.approx(4 / 6)
+    assert scores["pairwise_f"] == pytest.approx(8 / 13)
+    # per face: alice 3/4 precise, the stray bob 1/4, bob's two 1; recall 1, 1/3, 2/3 and 2/3
+    assert scores["bcubed_precision"] == pytest.approx((3 * 3 / 4 + 1 / 4 + 2) / 6)
+    assert scores["bcubed_recall"] == pytest.approx((3 + 1 / 3 + 4 / 3) / 6)
+    assert [split["person"] for split in scores["worst_splits"]] == ["bob"]
+    assert {p for p, _ in scores["worst_merges"][0]["people"]} == {"alice", "bob"}
+    assert tree_state(src) == before  # evaluate reads LABELLED, never writes there
+
+
+def test_evaluate_prints_its_tables_on_stdout_only(tmp_path, cli):
+    src = labelled_album(tmp_path)
+    result = cli("evaluate", src, "--cache", tmp_path / "cache")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr == ""
+    lines = result.stdout.splitlines()
+    assert lines[1].split() == ["pairwise", "0.5714", "0.6667", "0.6154"]
+    assert "split: bob over 2 clusters" in result.stdout
+    tuned = cli("evaluate", src, "--cache", tmp_path / "cache", "--tune", "--json")
+    rows = json.loads(tuned.stdout)
+    assert rows[0]["bcubed_f"] == max(r["bcubed_f"] for r in rows)
+    assert {r["method"] for r in rows} == {"default", "dbscan"}
