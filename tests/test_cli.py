@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from pathlib import Path
 
 import click
 import pytest
@@ -193,3 +194,34 @@ def test_evaluate_prints_its_tables_on_stdout_only(tmp_path, cli):
     rows = json.loads(tuned.stdout)
     assert rows[0]["bcubed_f"] == max(r["bcubed_f"] for r in rows)
     assert {r["method"] for r in rows} == {"default", "dbscan"}
+
+
+CLI_REFERENCE = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
+REGENERATE = "docs/cli.md is out of date with the commands' --help: run `uv run cog -r docs/cli.md`"
+
+
+def cog_check(path: Path) -> int:
+    from cogapp import Cog
+
+    return Cog().main(["cog", "--check", "--diff", "--check-fail-msg", REGENERATE, str(path)])
+
+
+def test_the_cli_reference_is_generated_from_the_current_help(capsys):
+    assert cog_check(CLI_REFERENCE) == 0, "".join(capsys.readouterr())
+
+
+def test_the_cli_reference_check_fails_on_stale_text(tmp_path, capsys):
+    text = CLI_REFERENCE.read_text(encoding="utf-8")
+    stale = tmp_path / "cli.md"
+    stale.write_text(text.replace("Show this message and exit.", "Show help.", 1),
+                     encoding="utf-8")
+    assert stale.read_text(encoding="utf-8") != text
+    assert cog_check(stale) == 5  # cogapp's "check failed"
+    assert "uv run cog -r docs/cli.md" in capsys.readouterr().err
+
+
+def test_the_cli_reference_covers_every_command():
+    text = CLI_REFERENCE.read_text(encoding="utf-8")
+    for command in main.commands:
+        assert f"\n## photokosh {command}\n" in text
+        assert f"Usage: photokosh {command} [OPTIONS]" in text
