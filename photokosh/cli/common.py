@@ -18,6 +18,7 @@ from rich.console import Console
 
 from ..errors import LockedError, PhotokoshError
 from ..faces import DlibEmbedder, Embedder
+from . import render
 
 EXIT_FAILED = 1  # a runtime failure (click.ClickException)
 EXIT_USAGE = 2  # a usage error (click.UsageError)
@@ -81,10 +82,6 @@ def stderr_console() -> Console:
     return Console(stderr=True, highlight=False)
 
 
-def show_progress(console: Console, quiet: bool) -> bool:
-    return not quiet and console.is_terminal
-
-
 @contextmanager
 def stderr_logging(console: Console, verbose: bool, quiet: bool) -> Iterator[None]:
     """Show the core's log records (the `photokosh` loggers) on stderr while a command runs:
@@ -102,6 +99,16 @@ def stderr_logging(console: Console, verbose: bool, quiet: bool) -> Iterator[Non
     finally:
         logger.removeHandler(handler)
         logger.setLevel(old_level)
+
+
+@contextmanager
+def feedback(console: Console, verbose: bool,
+             quiet: bool) -> Iterator[Callable[[str, int, int], None]]:
+    """While the core works: its log records and, on a terminal without -q, progress bars,
+    both on stderr. Yields the progress callback the core takes."""
+    with stderr_logging(console, verbose, quiet), \
+            render.progress_bars(console, not quiet and console.is_terminal) as progress:
+        yield progress
 
 
 class _ConsoleHandler(logging.Handler):

@@ -10,19 +10,7 @@ import click
 from ..cluster import DEFAULT_SETTINGS
 from ..evaluate import labelled_faces, load_labels, score
 from ..evaluate import tune as grid_search
-from . import render
-from .common import (
-    Context,
-    json_option,
-    pass_context,
-    quiet_option,
-    show_progress,
-    stderr_console,
-    stderr_logging,
-    stdout_console,
-    verbose_option,
-    workers_option,
-)
+from . import common, render
 
 
 @click.command()
@@ -40,12 +28,12 @@ from .common import (
 @click.option("--cache", type=click.Path(file_okay=False, path_type=Path),
               help="State folder to keep the faces in [default: LABELLED-sorted if sorted "
                    "before, else the user cache].")
-@workers_option
-@json_option("Print the scores as JSON.")
-@quiet_option
-@verbose_option
-@pass_context
-def evaluate(obj: Context, labelled: Path, labels: Path | None, eps: float | None,
+@common.workers_option
+@common.json_option("Print the scores as JSON.")
+@common.quiet_option
+@common.verbose_option
+@common.pass_context
+def evaluate(obj: common.Context, labelled: Path, labels: Path | None, eps: float | None,
              min_samples: int | None, method: str, tune: bool, cache: Path | None,
              workers: int | None, as_json: bool, quiet: bool, verbose: bool) -> None:
     """Score the clustering against known people.
@@ -64,16 +52,14 @@ def evaluate(obj: Context, labelled: Path, labels: Path | None, eps: float | Non
         settings = replace(settings, eps=eps)
     if min_samples is not None:
         settings = replace(settings, min_samples=min_samples)
-    err = stderr_console()
-    with stderr_logging(err, verbose, quiet):
+    with common.feedback(common.stderr_console(), verbose, quiet) as progress:
         truth_map = load_labels(labelled.resolve(), labels)
-        with render.progress_bars(err, show_progress(err, quiet)) as progress:
-            faces, truth, _ = labelled_faces(labelled, truth_map, obj.embedder(), cache,
-                                             workers, progress)
+        faces, truth, _ = labelled_faces(labelled, truth_map, obj.embedder(), cache, workers,
+                                         progress)
         result = grid_search(faces, truth, settings) if tune else score(faces, truth, settings)
     if as_json:
         render.print_json(result)
     elif tune:
-        render.grid(result, stdout_console())
+        render.grid(result, common.stdout_console())
     else:
-        render.scores(result, stdout_console())
+        render.scores(result, common.stdout_console())

@@ -8,20 +8,7 @@ import click
 
 from .. import layout
 from ..pipeline import SortOptions, default_output, sort_photos
-from . import render
-from .common import (
-    EXIT_SKIPPED,
-    Context,
-    json_option,
-    pass_context,
-    quiet_option,
-    show_progress,
-    stderr_console,
-    stderr_logging,
-    stdout_console,
-    verbose_option,
-    workers_option,
-)
+from . import common, render
 
 
 @click.command()
@@ -47,7 +34,7 @@ from .common import (
               "photo, linked into each of its folders), hard links or symlinks to the originals.")
 @click.option("--blur", is_flag=True, help=f"Also write OUT/{layout.BLURRED}/: every face "
               "blurred, all metadata removed.")
-@workers_option
+@common.workers_option
 @click.option("--scheduler", metavar="ADDRESS",
               help="Run face detection on a Dask cluster (tcp://HOST:8786); needs "
                    "photokosh[dask] and the photos at the same path on every worker.")
@@ -56,12 +43,13 @@ from .common import (
 @click.option("--no-page", is_flag=True,
               help=f"Do not write the review page OUT/{layout.PAGE}.")
 @click.option("--dry-run", is_flag=True, help="Say what would change; change nothing.")
-@click.option("--strict", is_flag=True, help=f"Exit with {EXIT_SKIPPED} if any file was skipped.")
-@json_option("Print the JSON report on stdout.")
-@quiet_option
-@verbose_option
-@pass_context
-def sort(obj: Context, photos: Path, out: Path | None, known: Path | None, no_page: bool,
+@click.option("--strict", is_flag=True,
+              help=f"Exit with {common.EXIT_SKIPPED} if any file was skipped.")
+@common.json_option("Print the JSON report on stdout.")
+@common.quiet_option
+@common.verbose_option
+@common.pass_context
+def sort(obj: common.Context, photos: Path, out: Path | None, known: Path | None, no_page: bool,
          strict: bool, as_json: bool, quiet: bool, verbose: bool, **settings) -> None:
     """Sort PHOTOS into one folder per person.
 
@@ -80,9 +68,8 @@ def sort(obj: Context, photos: Path, out: Path | None, known: Path | None, no_pa
     options = SortOptions(**settings, page=not no_page,
                           known=str(known.resolve()) if known else None)
     embedder = obj.embedder(options.model, options.upsample, options.min_face)
-    err = stderr_console()
-    with stderr_logging(err, verbose, quiet), \
-            render.progress_bars(err, show_progress(err, quiet)) as progress:
+    err = common.stderr_console()
+    with common.feedback(err, verbose, quiet) as progress:
         result = sort_photos(photos, out, options, embedder=embedder, progress=progress)
     report = result.report
     if options.dry_run:
@@ -90,9 +77,9 @@ def sort(obj: Context, photos: Path, out: Path | None, known: Path | None, no_pa
     elif as_json:
         render.print_json(report)
     else:
-        render.summary_and_chart(report, stdout_console())
+        render.summary_and_chart(report, common.stdout_console())
     skipped = report["summary"]["errors"]
     if skipped and not quiet:
         render.skipped_warning(skipped, layout.report_file(out), err)
     if strict and skipped:
-        click.get_current_context().exit(EXIT_SKIPPED)
+        click.get_current_context().exit(common.EXIT_SKIPPED)
