@@ -16,7 +16,7 @@ from conftest import tree_state
 from fakes import FakeEmbedder, draw
 
 from photokosh.cli import Context, main
-from photokosh.cli.common import EXIT_LOCKED, domain_errors
+from photokosh.cli.common import EXIT_FAILED, EXIT_LOCKED, domain_errors
 from photokosh.errors import LockedError, PhotokoshError, StateError
 
 
@@ -49,8 +49,8 @@ def test_without_obj_the_commands_get_the_real_model():
 
 
 @pytest.mark.parametrize("error, code", [(LockedError("busy"), EXIT_LOCKED),
-                                         (StateError("foreign"), 1),
-                                         (PhotokoshError("broken"), 1)])
+                                         (StateError("foreign"), EXIT_FAILED),
+                                         (PhotokoshError("broken"), EXIT_FAILED)])
 def test_domain_errors_become_a_message_and_an_exit_code(error, code):
     with pytest.raises(click.ClickException) as caught:
         with domain_errors():
@@ -68,7 +68,8 @@ def test_a_core_failure_exits_1_with_the_message_and_no_traceback(tmp_path, cli)
     assert result.stderr.startswith("Error: ") and "Traceback" not in result.stderr
 
 
-def test_obj_reaches_every_command_of_the_group(tmp_path, fake):
+def test_clirunner_invoke_with_obj_hands_sort_the_model(tmp_path, fake):
+    """What the cli fixture does, spelled out for a library's tests."""
     src = small_album(tmp_path)
     asked = []
     obj = Context(make_embedder=lambda *settings: asked.append(settings) or fake)
