@@ -72,20 +72,27 @@ def placed_files(out: Path) -> set[str]:
 
 
 @pytest.fixture
-def cli(monkeypatch, fake):
+def cli(fake):
     """Run a photokosh command through CliRunner with the fake face model (the `fake` fixture,
-    so tests can read fake.calls); `sort` runs in this process (--workers 1)."""
+    so tests can read fake.calls), handed over as Click's context object; `sort` and
+    `evaluate` run in this process (--workers 1). `invoke.settings` lists the
+    (model, upsample, min_face) each command asked the model for."""
     from click.testing import CliRunner
 
-    from photokosh.cli import main
+    from photokosh.cli import Context, main
 
-    monkeypatch.setattr("photokosh.pipeline.DlibEmbedder", lambda *a, **k: fake)
     runner = CliRunner()
+
+    def make_embedder(*settings):
+        invoke.settings.append(settings)
+        return fake
 
     def invoke(*args: str | Path):
         argv = [os.fspath(a) if isinstance(a, os.PathLike) else a for a in args]
-        if argv and argv[0] == "sort" and "--workers" not in argv:
+        if argv and argv[0] in ("sort", "evaluate") and "--workers" not in argv:
             argv += ["--workers", "1"]
-        return runner.invoke(main, argv, catch_exceptions=False)
+        return runner.invoke(main, argv, obj=Context(make_embedder=make_embedder),
+                             catch_exceptions=False)
 
+    invoke.settings = []
     return invoke

@@ -1,0 +1,141 @@
+"""What every command shares: exit codes, the one place domain errors become exits, the
+context object that hands commands the face model, the consoles and the common options.
+
+Command modules import this one and never the group (`photokosh.cli`), so registering the
+commands cannot form an import cycle.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from ..errors import LockedError, PhotokoshError
+from ..faces import DlibEmbedder, Embedder
+from . import render
+
+EXIT_FAILED = 1  # a runtime failure (click.ClickException)
+EXIT_USAGE = 2  # a usage error (click.UsageError)
+EXIT_SKIPPED = 3  # --strict and some files were skipped
+EXIT_LOCKED = 4  # another run holds the output folder
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class LockedException(click.ClickException):
+    exit_code = EXIT_LOCKED
+
+
+@contextmanager
+def domain_errors() -> Iterator[None]:
+    """Turn the core's PhotokoshError into a message and an exit code, never a traceback."""
+    try:
+        yield
+    except LockedError as exc:
+        raise LockedException(str(exc)) from exc
+    except PhotokoshError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+class Group(click.Group):
+    """A group whose every command runs inside `domain_errors`: a new command gets the same
+    exits without repeating the try/except."""
+
+    def invoke(self, ctx: click.Context):
+        with domain_errors():
+            return super().invoke(ctx)
+
+
+@dataclass(frozen=True)
+class Context:
+    """Click's context object (`ctx.obj`): what commands take from outside their arguments.
+
+    The face model is made here, not in the core, so tests hand the CLI a fake one:
+    `main(obj=Context(make_embedder=lambda *settings: fake))`.
+    """
+
+    # called as make_embedder(model, upsample, min_face)
+    make_embedder: Callable[..., Embedder] = DlibEmbedder
+
+    def embedder(self, model: str = "hog", upsample: int | None = None,
+                 min_face: int | None = None) -> Embedder:
+        return self.make_embedder(model, upsample, min_face)
+
+
+# ensure=True: run without obj (the installed command), every command gets the real model.
+pass_context = click.make_pass_decorator(Context, ensure=True)
+
+
+def stdout_console() -> Console:
+    """The result: soft-wrapped so a piped line is never cut at the terminal's width."""
+    return Console(soft_wrap=True, highlight=False)
+
+
+def stderr_console() -> Console:
+    """Progress, warnings and log records."""
+    return Console(stderr=True, highlight=False)
+
+
+@contextmanager
+def stderr_logging(console: Console, verbose: bool, quiet: bool) -> Iterator[None]:
+    """Show the core's log records (the `photokosh` loggers) on stderr while a command runs:
+    debug and up with -v, errors only with -q, else warnings and up. The core only logs; the
+    CLI alone decides where records go."""
+    handler = _ConsoleHandler(console)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("photokosh")
+    level = logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING
+    old_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)
+
+
+@contextmanager
+def feedback(console: Console, verbose: bool,
+             quiet: bool) -> Iterator[Callable[[str, int, int], None]]:
+    """While the core works: its log records and, on a terminal without -q, progress bars,
+    both on stderr. Yields the progress callback the core takes."""
+    with stderr_logging(console, verbose, quiet), \
+            render.progress_bars(console, not quiet and console.is_terminal) as progress:
+        yield progress
+
+
+class _ConsoleHandler(logging.Handler):
+    # Printing through the progress bars' console keeps a record from tearing a live bar.
+    def __init__(self, console: Console):
+        super().__init__()
+        self.console = console
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.console.print(self.format(record), markup=False, highlight=False,
+                               soft_wrap=True)
+        except Exception:  # a broken stderr must not end the run
+            self.handleError(record)
+
+
+out_argument = click.argument(
+    "out", type=click.Path(exists=True, file_okay=False, path_type=Path))
+
+
+def json_option(help: str):
+    return click.option("--json", "as_json", is_flag=True, help=help)
+
+
+quiet_option = click.option("-q", "--quiet", is_flag=True,
+                            help="No progress bars or warnings on stderr.")
+verbose_option = click.option("-v", "--verbose", is_flag=True,
+                              help="Show the details of each stage on stderr (log records).")
+workers_option = click.option("--workers", type=click.IntRange(1), default=None,
+                              help="Processes for face detection [default: all cores].")

@@ -1,0 +1,91 @@
+"""Commands that work on an output folder after a run: people, name, merge, forget, page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .. import layout
+from ..people import forget_person, list_people, merge_people, name_person
+from ..pipeline import refresh_output
+from . import render
+from .common import json_option, out_argument, stdout_console
+
+
+@click.command()
+@out_argument
+@json_option("Print the list as JSON.")
+def people(out: Path, as_json: bool) -> None:
+    """List the people in OUT: id, name, folder, photos, faces and cohesion.
+
+    Cohesion is 1 minus the mean distance of a person's faces to their average face
+    (1: all alike). (check) marks a person whose faces may be two people, or include
+    someone else: look at their folder, then merge, name or forget.
+
+    \b
+    Example:
+        photokosh people ~/People --json | jq -r '.[] | select(.name == null) | .id'
+    """
+    rows = list_people(out)
+    if as_json:
+        render.print_json(rows)
+    else:
+        render.people_table(rows, stdout_console())
+
+
+@click.command()
+@out_argument
+@click.argument("person")
+@click.argument("name")
+def name(out: Path, person: str, name: str) -> None:
+    """Name PERSON (an id such as person_003); their folder becomes NAME.
+
+    \b
+    Example:
+        photokosh name ~/People person_003 "Alice Smith"
+    """
+    render.folder_of(name_person(out, person, name).report, person)
+
+
+@click.command()
+@out_argument
+@click.argument("source")
+@click.argument("target")
+@click.option("--force", is_flag=True, help="Merge even if both appear in one photo.")
+def merge(out: Path, source: str, target: str, force: bool) -> None:
+    """Merge person SOURCE into TARGET, for this and every later run.
+
+    \b
+    Example:
+        photokosh merge ~/People person_007 person_003
+    """
+    render.folder_of(merge_people(out, source, target, force).report, target)
+
+
+@click.command()
+@out_argument
+@click.argument("person")
+def forget(out: Path, person: str) -> None:
+    """Erase PERSON: embeddings, thumbnails and folder; later runs do not bring them back.
+
+    \b
+    Example:
+        photokosh forget ~/People person_007
+    """
+    forget_person(out, person)
+    click.echo(f"{person} forgotten")
+
+
+@click.command()
+@out_argument
+def page(out: Path) -> None:
+    """Rebuild the review page OUT/index.html from the state (no detection is re-run).
+
+    \b
+    Example:
+        photokosh page ~/People && xdg-open ~/People/index.html
+    """
+    refresh_output(out, page=True)
+    click.echo(str(layout.page_file(out.resolve())))
+

@@ -1,0 +1,154 @@
+"""All terminal output: the sort summary and chart, the people table, the evaluate tables and
+the dry-run change list (stdout), progress bars (stderr). Commands hand plain data in; nothing
+here calls the core."""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from rich.text import Text
+
+_STAGES = {"faces": "Finding faces", "cluster": "Grouping people", "organize": "Placing photos"}
+CHECK = "(check)"  # beside a person whose faces may be two people, or hold an intruder
+
+
+def print_json(doc) -> None:
+    """A JSON document, alone on stdout (so `| jq` always works)."""
+    click.echo(json.dumps(doc, indent=2, ensure_ascii=False, default=str))
+
+
+def summary_and_chart(report: dict, console: Console, width: int = 40) -> None:
+    """The run's summary, then one bar per person (photos per person, most first)."""
+    s = report["summary"]
+    console.print(
+        f"[bold]{s['photos']}[/] photos, [bold]{s['faces']}[/] faces, "
+        f"[bold]{s['people']}[/] people; {s['unknown_photos']} unknown, "
+        f"{s['no_face_photos']} without faces, {s['errors']} skipped "
+        f"({s.get('new_photos', 0)} new, {s.get('reused_photos', 0)} from cache) "
+        f"in {s['seconds']:.1f} s"
+    )
+    console.print(f"Sorted into {report['output']}", markup=False)
+    rows = [(p["name"] or p["id"], p["photo_count"], p.get("doubtful", False))
+            for p in report["people"]]
+    if s["unknown_photos"]:
+        rows.append(("unknown", s["unknown_photos"], False))
+    if s["no_face_photos"]:
+        rows.append(("no faces", s["no_face_photos"], False))
+    if not rows:
+        return
+    top = max(count for _, count, _ in rows)
+    table = Table(box=None, show_header=True, pad_edge=False)
+    table.add_column("person", overflow="fold")
+    table.add_column("photos", justify="right")
+    table.add_column("")
+    for label, count, doubtful in rows:
+        bar = Text("█" * max(1, round(width * count / top)), style="cyan")
+        name = Text(label + (f" {CHECK}" if doubtful else ""))
+        table.add_row(name, str(count), bar)
+    console.print(table)
+
+
+def skipped_warning(skipped: int, report_file: Path, console: Console) -> None:
+    console.print(f"{skipped} file(s) skipped: see \"errors\" in {report_file}", markup=False)
+
+
+def dry_run(changes, as_json: bool) -> None:
+    """A dry run's plan (organize's Changes): as JSON, or one tab-separated line per change
+    and then the counts."""
+    doc = {"add": sorted(changes.add), "move": [{"from": old, "to": new} for new, old in
+                                                sorted(changes.move.items())],
+           "remove": changes.remove, "conflicts": [{"path": p, "reason": r}
+                                                   for p, r in changes.conflicts]}
+    if as_json:
+        print_json(doc)
+        return
+    for key in ("add", "remove"):
+        for rel in doc[key]:
+            click.echo(f"{key}\t{rel}")
+    for move in doc["move"]:
+        click.echo(f"move\t{move['from']}\t{move['to']}")
+    click.echo(f"{len(doc['add'])} to add, {len(doc['move'])} to move, "
+               f"{len(doc['remove'])} to remove (dry run: nothing was changed)")
+
+
+def people_table(rows: list[dict], console: Console) -> None:
+    """One line per person, as `photokosh people` lists them."""
+    table = Table(box=None)
+    for column in ("id", "name", "folder", "photos", "faces", "cohesion"):
+        table.add_column(column, justify="left" if column in ("id", "name", "folder")
+                         else "right")
+    table.add_column("")
+    for r in rows:
+        cohesion = f"{r['cohesion']:.2f}" if "cohesion" in r else ""
+        table.add_row(Text(r["id"]), Text(r["name"] or ""), Text(r["folder"]),
+                      str(r["photo_count"]), str(r["face_count"]), cohesion,
+                      CHECK if r.get("doubtful") else "")
+    console.print(table)
+
+
+def folder_of(report: dict, person: str) -> None:
+    """Where `person` (an id or a name) is now, after name or merge."""
+    for p in report["people"]:
+        if person in (p["id"], p["name"]):
+            click.echo(f"{p['id']}: {p['folder']}/ ({p['photo_count']} photos)")
+            return
+
+
+def scores(r: dict, console: Console) -> None:
+    """`photokosh evaluate`: precision, recall and F, then the worst merges and splits."""
+    table = Table(box=None)
+    table.add_column("measure")
+    for col in ("precision", "recall", "F"):
+        table.add_column(col, justify="right")
+    for kind in ("pairwise", "bcubed"):
+        table.add_row(kind, *(f"{r[f'{kind}_{m}']:.4f}" for m in ("precision", "recall", "f")))
+    console.print(table)
+    console.print(f"adjusted Rand index {r['ari']:.4f}; people found {r['clusters_found']} "
+                  f"vs true {r['people_true']}; {r['faces']} labelled faces "
+                  f"({r['faces_clustered']} clustered)")
+    for merge in r["worst_merges"]:
+        people = ", ".join(f"{p} ({n})" for p, n in merge["people"])
+        console.print(f"merged in one cluster: {people}", markup=False)
+    for split in r["worst_splits"]:
+        parts = ", ".join(str(n) for _, n in split["clusters"])
+        console.print(f"split: {split['person']} over {len(split['clusters'])} clusters "
+                      f"({parts}) + {split['unassigned']} unassigned", markup=False)
+
+
+def grid(rows: list[dict], console: Console) -> None:
+    """`photokosh evaluate --tune`: one line per setting, best first."""
+    table = Table(box=None)
+    for col in ("method", "eps", "min_samples", "pairwise F", "BCubed F", "ARI", "found",
+                "true"):
+        table.add_column(col, justify="right")
+    for r in rows:
+        table.add_row(r["method"], f"{r['eps']:.2f}", str(r["min_samples"]),
+                      f"{r['pairwise_f']:.4f}", f"{r['bcubed_f']:.4f}", f"{r['ari']:.4f}",
+                      str(r["clusters_found"]), str(r["people_true"]))
+    console.print(table)
+    best = rows[0]
+    console.print(f"best: method {best['method']}, eps {best['eps']:.2f}, min_samples "
+                  f"{best['min_samples']} (BCubed F {best['bcubed_f']:.4f})")
+
+
+@contextmanager
+def progress_bars(console: Console, enabled: bool):
+    """A progress callback for the core: bars on stderr that vanish when done."""
+    bars = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeRemainingColumn(), console=console, transient=True,
+                    disable=not enabled)
+    tasks: dict[str, int] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bars.add_task(_STAGES.get(stage, stage), total=total)
+        bars.update(tasks[stage], completed=done, total=total)
+
+    with bars:
+        yield update
