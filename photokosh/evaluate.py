@@ -17,6 +17,7 @@ import numpy as np
 from .analyze import default_workers
 from .errors import PhotokoshError
 from .faces import Embedder
+from .layout import default_output, state_db
 from .lock import run_lock
 from .scan import scan
 from .state import State, StoredFace
@@ -44,8 +45,8 @@ def load_labels(root: Path, labels_file: Path | None = None) -> dict[str, list[s
 
 def default_cache(root: Path) -> Path:
     """Use the state of a `photokosh sort` of the same folder when there is one."""
-    sorted_state = root.with_name(f"{root.name}-sorted")
-    if (sorted_state / ".photokosh" / "state.db").exists():
+    sorted_state = default_output(root)
+    if state_db(sorted_state).exists():
         return sorted_state
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     digest = hashlib.blake2b(str(root).encode("utf-8", "surrogateescape"),

@@ -7,17 +7,17 @@ import shutil
 import uuid
 from pathlib import Path
 
-from .state import STATE_DIR, make_private_dir
-
-TMP_DIR = f"{STATE_DIR}/tmp"
+from .layout import tmp_dir
 
 
 class Occupied(Exception):
     """The destination exists and photokosh did not create it."""
 
 
-def tmp_dir(out: Path) -> Path:
-    return Path(out) / TMP_DIR
+def make_private_dir(path: Path) -> None:
+    """Folders holding biometric data are the owner's only (0700)."""
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
 
 
 def clean_tmp(out: Path) -> int:

@@ -15,11 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import blur, fsutil, images
+from .layout import BLURRED
 from .state import Output, State
-
-UNKNOWN = "unknown"
-NO_FACES = "no_faces"
-BLURRED = "blurred"
 
 
 @dataclass

@@ -24,6 +24,7 @@ from .errors import PhotokoshError
 from .faces import DlibEmbedder, Embedder
 from .identify import identify
 from .known import load_references, name_people
+from .layout import NO_FACES, UNKNOWN, default_output
 from .lock import run_lock
 from .names import unique_folders
 from .report import Catalog, FaceEntry, PersonEntry, PhotoEntry, build, write_json
@@ -60,12 +61,6 @@ class SortResult:
     catalog: Catalog
     changes: organize.Changes
     failures: list[tuple[str, str]] = field(default_factory=list)
-
-
-def default_output(source: Path) -> Path:
-    """A sibling of the photo folder, never inside it."""
-    source = Path(source).resolve()
-    return source.with_name(f"{source.name}-sorted")
 
 
 def sort_photos(source: Path, out: Path | None = None, options: SortOptions | None = None, *,
@@ -366,9 +361,9 @@ def _placements(catalog: Catalog) -> list[organize.Placed]:
         if people:
             where = people
         elif any(not f.forgotten for f in photo.faces):
-            where = [organize.UNKNOWN]
+            where = [UNKNOWN]
         else:
-            where = [organize.NO_FACES]
+            where = [NO_FACES]
         placed.append(organize.Placed(photo.rel, photo.hash, where,
                                       [f.box for f in photo.faces]))
     return placed

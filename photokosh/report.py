@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
+from .layout import report_file
 from .scan import RAW_REASON
 
 SCHEMA = 1
@@ -135,7 +136,7 @@ def write_json(out: Path, document: dict) -> Path:
     """Write OUT/report.json atomically."""
     from .fsutil import replace_atomically
 
-    dest = Path(out) / "report.json"
+    dest = report_file(out)
     replace_atomically(out, dest, dumps(document) + "\n")
     return dest
 

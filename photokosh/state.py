@@ -17,11 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
+from . import layout
 from .errors import StateError
 from .faces import Face, box_iou
+from .fsutil import make_private_dir
 
 SCHEMA_VERSION = 1
-STATE_DIR = ".photokosh"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS photos (
@@ -68,29 +69,18 @@ class StoredFace:
     forgotten: bool
 
 
-def state_dir(out: Path) -> Path:
-    return Path(out) / STATE_DIR
-
-
-def make_private_dir(path: Path) -> None:
-    """Folders holding biometric data are the owner's only (0700)."""
-    path.mkdir(parents=True, exist_ok=True)
-    os.chmod(path, 0o700)
-
-
 class State:
     """A connection to one output folder's state database."""
 
     def __init__(self, out: Path, *, create: bool = True, readonly: bool = False):
-        folder = state_dir(out)
-        self.path = folder / "state.db"
+        self.path = layout.state_db(out)
         if not self.path.exists():
             if not create:
                 raise StateError(
-                    f"{out} holds no photokosh state (no {STATE_DIR}/state.db): "
+                    f"{out} holds no photokosh state (no {layout.STATE_DIR}/{layout.STATE_DB}): "
                     "run `photokosh sort PHOTOS -o OUT` first"
                 )
-            make_private_dir(folder)
+            make_private_dir(self.path.parent)
             fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
             os.close(fd)
         uri = f"file:{self.path}?mode=ro" if readonly else f"file:{self.path}"
@@ -108,7 +98,7 @@ class State:
         """An in-memory copy of the state (empty if there is none): a dry run works on it and
         leaves every byte on disk as it was."""
         self = cls.__new__(cls)
-        self.path = state_dir(out) / "state.db"
+        self.path = layout.state_db(out)
         self.db = sqlite3.connect(":memory:", isolation_level=None)
         if self.path.exists():
             # Without a write-ahead log on disk the file is complete: open it immutable, so
@@ -244,7 +234,7 @@ class State:
         return max(number, int(self.get_meta("next_person", 1)))
 
     def add_person(self, num: int, run: int, name: str | None = None) -> str:
-        pid = f"person_{num:03d}"
+        pid = layout.person_id(num)
         self.db.execute("INSERT INTO people(id, num, name, created_run) VALUES (?,?,?,?)",
                         (pid, num, name, run))
         self.set_meta("next_person", num + 1)

@@ -19,10 +19,9 @@ from PIL import Image
 
 from . import blur, images
 from .errors import UnreadablePhoto
-from .organize import BLURRED
-from .state import make_private_dir, state_dir
+from .fsutil import make_private_dir
+from .layout import BLURRED, THUMBS_PATH, state_dir, thumbs_dir
 
-THUMBS = "thumbs"
 SIZE = 96  # px, square
 # A thumbnail is cut from at least this share of its own size in decoded pixels: at 0.9 the
 # smallest face of a 12 MP photo comes from the DCT's half-size decode, 4x cheaper than the
@@ -57,7 +56,7 @@ def save_cached(out: Path, hash_: str, box, data: bytes) -> None:
 
 def forget(out: Path, faces) -> None:
     """Remove the thumbnails of erased faces, given as (hash, box), in every mode."""
-    folder = state_dir(Path(out)) / THUMBS
+    folder = thumbs_dir(out)
     for hash_, box in faces:
         for blurred in (False, True):
             (folder / thumb_name(hash_, box, blurred=blurred)).unlink(missing_ok=True)
@@ -75,7 +74,7 @@ def make_thumbnails(out: Path, source: Path, requests: list[ThumbRequest], *, bl
     """
     out, source = Path(out), Path(source)
     folder = _folder(out)
-    prefix = f"{state_dir(out).name}/{THUMBS}/"
+    prefix = f"{THUMBS_PATH}/"
     names = {r.face_id: thumb_name(r.hash, r.box, blurred=blurred, size=size)
              for r in requests}
     existing = {p.name for p in folder.iterdir() if p.is_file()}
@@ -103,7 +102,7 @@ def make_thumbnails(out: Path, source: Path, requests: list[ThumbRequest], *, bl
 
 def _folder(out: Path) -> Path:
     make_private_dir(state_dir(out))
-    folder = state_dir(out) / THUMBS
+    folder = thumbs_dir(out)
     make_private_dir(folder)
     return folder
 
