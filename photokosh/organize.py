@@ -186,14 +186,8 @@ def _write(rel: str, target: Target, source: Path, out: Path, link: str,
         else:
             data = images.read_bytes(source / target.source)
             fsutil.private_parents(dest, out / BLURRED)  # no face, but still private
-            tmp = fsutil.new_tmp(out, Path(rel).suffix)
-            try:
+            with fsutil.staged(out, dest, mode=0o600) as tmp:
                 blur.write_blurred(data, boxes.get(target.hash, []), target.source, tmp)
-                tmp.chmod(0o600)
-            except BaseException:
-                tmp.unlink(missing_ok=True)
-                raise
-            fsutil.publish(tmp, dest)
     except fsutil.Occupied:
         return "a file photokosh did not create is in the way; it was left untouched"
     except images.UnreadablePhoto as exc:

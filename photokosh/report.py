@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
+from .fsutil import write_atomically
 from .layout import report_file
 from .scan import RAW_REASON
 
@@ -134,10 +135,8 @@ def printable(rel: str) -> str:
 
 def write_json(out: Path, document: dict) -> Path:
     """Write OUT/report.json atomically."""
-    from .fsutil import replace_atomically
-
     dest = report_file(out)
-    replace_atomically(out, dest, dumps(document) + "\n")
+    write_atomically(out, dest, dumps(document) + "\n")
     return dest
 
 

@@ -8,8 +8,6 @@ page never shows a face the user asked to hide.
 from __future__ import annotations
 
 import hashlib
-import os
-import threading
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -19,7 +17,7 @@ from PIL import Image
 
 from . import blur, images
 from .errors import UnreadablePhoto
-from .fsutil import make_private_dir
+from .fsutil import make_private_dir, write_atomically
 from .layout import BLURRED, THUMBS_PATH, state_dir, thumbs_dir
 
 SIZE = 96  # px, square
@@ -51,7 +49,7 @@ def save_cached(out: Path, hash_: str, box, data: bytes) -> None:
     image it had decoded anyway: the page then need not decode that photo again."""
     dest = _folder(Path(out)) / thumb_name(hash_, box, blurred=False)
     if not dest.exists():
-        _save(data, dest)
+        write_atomically(out, dest, data, mode=0o600)
 
 
 def forget(out: Path, faces) -> None:
@@ -88,14 +86,14 @@ def make_thumbnails(out: Path, source: Path, requests: list[ThumbRequest], *, bl
     def work(item: tuple[str, list[ThumbRequest]]) -> list[int]:
         photo, group = item
         path = out / BLURRED / blur.output_name(photo) if blurred else source / photo
-        return _cut(path, group, folder, names, size)
+        return _cut(path, group, out, names, size)
 
     with ThreadPoolExecutor(max(1, workers)) as pool:
         for done in pool.map(work, missing.items()):
             made.update(done)
     wanted = {names[i] for i in made} | {thumb_name(h, b, blurred=False) for h, b in keep}
     for name in existing - wanted:
-        if name.endswith(".jpg") or ".tmp" in name:
+        if name.endswith(".jpg") or ".tmp" in name:  # .tmp: an earlier version wrote here
             (folder / name).unlink(missing_ok=True)
     return {i: prefix + names[i] for i in sorted(made)}
 
@@ -107,7 +105,7 @@ def _folder(out: Path) -> Path:
     return folder
 
 
-def _cut(path: Path, group: list[ThumbRequest], folder: Path, names: dict[int, str],
+def _cut(path: Path, group: list[ThumbRequest], out: Path, names: dict[int, str],
          size: int) -> list[int]:
     try:
         image = images.open_image(images.read_bytes(path))
@@ -124,21 +122,8 @@ def _cut(path: Path, group: list[ThumbRequest], folder: Path, names: dict[int, s
     for r in group:
         data = images.face_thumbnail(image, decoded.scale, r.box, width, height, size)
         try:
-            _save(data, folder / names[r.face_id])
+            write_atomically(out, thumbs_dir(out) / names[r.face_id], data, mode=0o600)
         except OSError:
             continue
         done.append(r.face_id)
     return done
-
-
-def _save(data: bytes, dest: Path) -> None:
-    """Write atomically with owner-only permissions: a reader never sees half a JPEG."""
-    tmp = dest.with_name(f".{dest.name}.tmp{os.getpid()}-{threading.get_ident()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, dest)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
