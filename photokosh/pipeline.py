@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import closing
 from dataclasses import asdict, dataclass, field, replace
 from itertools import chain
 from pathlib import Path
@@ -25,12 +25,11 @@ from .faces import DlibEmbedder, Embedder
 from .identify import identify
 from .known import load_references, name_people
 from .layout import NO_FACES, UNKNOWN, default_output
-from .lock import run_lock
 from .names import unique_folders
 from .report import Catalog, FaceEntry, PersonEntry, PhotoEntry, build, write_json
 from .review import publish_page
 from .scan import ScanResult, scan
-from .state import State
+from .state import State, open_state
 
 Progress = Callable[[str, int, int], None]  # (stage, done so far, total)
 
@@ -81,19 +80,14 @@ def sort_photos(source: Path, out: Path | None = None, options: SortOptions | No
     workers = options.workers or default_workers()
     notify = progress or (lambda stage, done, total: None)
     if options.dry_run:
-        state = State.snapshot(out)
-        guard = nullcontext()
+        opened = closing(State.snapshot(out))
     else:
         out.mkdir(parents=True, exist_ok=True)
-        guard = run_lock(out)
-    with guard:
+        opened = open_state(out, create=True)
+    with opened as state:
         if not options.dry_run:
-            state = State(out)
             fsutil.clean_tmp(out)
-        try:
-            return _run(source, out, options, embedder, workers, state, notify, started)
-        finally:
-            state.close()
+        return _run(source, out, options, embedder, workers, state, notify, started)
 
 
 def _run(source, out, options, embedder, workers, state: State, notify, started) -> SortResult:
@@ -145,13 +139,13 @@ def update_analyses(source: Path, state: State, embedder: Embedder, workers: int
     jobs, reused = [], 0
     for c in scanned.photos:
         row = rows.get(c.rel)
-        if row and row[0] == c.size and row[1] == c.mtime_ns and row[2] in analysed:
+        if row and (row.size, row.mtime_ns) == (c.size, c.mtime_ns) and row.hash in analysed:
             reused += 1
             continue
         jobs.append(Job(c.rel, c.path, c.size, c.mtime_ns))
     present = {c.rel for c in scanned.photos}
     vanished = {rel: row for rel, row in rows.items() if rel not in present}
-    first_seen = {row[2]: row[4] for row in vanished.values() if row[2]}  # moved photos
+    first_seen = {row.hash: row.added_run for row in vanished.values() if row.hash}  # moved
     unique, copies = split_duplicates(jobs)
     size = thumbs.SIZE if thumbs_to else None
     if scheduler:
@@ -178,35 +172,28 @@ def refresh_output(out: Path, *, progress: Progress | None = None,
     on or off (default: as the last run had it)."""
     started = time.time()
     out = Path(out).resolve()
-    with run_lock(out):
-        state = State(out, create=False)
-        try:
-            last = state.get_meta("last_run")
-            if last is None:
-                raise PhotokoshError(f"{out} has no finished run: run `photokosh sort` first")
-            options = SortOptions(**last["options"])
-            if page is not None:
-                options.page = page
-            catalog = _catalog(state, Path(last["source"]), out, last["run"])
-            catalog.reused = len(catalog.photos)
-            notify = progress or (lambda stage, done, total: None)
-            return _finish(state, catalog, options, options.workers or default_workers(),
-                           None, started, notify)
-        finally:
-            state.close()
+    with open_state(out) as state:
+        last = state.get_meta("last_run")
+        if last is None:
+            raise PhotokoshError(f"{out} has no finished run: run `photokosh sort` first")
+        options = SortOptions(**last["options"])
+        if page is not None:
+            options.page = page
+        catalog = _catalog(state, Path(last["source"]), out, last["run"])
+        catalog.reused = len(catalog.photos)
+        notify = progress or (lambda stage, done, total: None)
+        return _finish(state, catalog, options, options.workers or default_workers(),
+                       None, started, notify)
 
 
 def load_catalog(out: Path) -> Catalog:
     """What the last run found, from the state alone."""
     out = Path(out).resolve()
-    state = State(out, create=False)
-    try:
+    with open_state(out, lock=False) as state:
         last = state.get_meta("last_run")
         if last is None:
             raise PhotokoshError(f"{out} has no finished run: run `photokosh sort` first")
         return _catalog(state, Path(last["source"]), out, last["run"])
-    finally:
-        state.close()
 
 
 def _finish(state: State, catalog: Catalog, options: SortOptions, workers: int, run,
@@ -273,7 +260,7 @@ def _store(results, total: int, state: State, key, run, first_seen, notify,
 
 def _identify(state: State, key: str, options: SortOptions, run: int) -> None:
     faces = state.current_faces(key)
-    per_hash = Counter(row[2] for row in state.photo_rows().values() if row[2])
+    per_hash = Counter(row.hash for row in state.photo_rows().values() if row.hash)
     found = identify(faces, per_hash, options.cluster_settings(), options.min_photos)
     with state.transaction():
         state.set_persons(found.joined.items())
@@ -294,15 +281,15 @@ def _catalog(state: State, source: Path, out: Path, run: int | None) -> Catalog:
         faces_by_hash[face.hash].append(face)
     photos = []
     errors = [tuple(e) for e in last["scan_errors"]]
-    for rel in sorted(rows):
-        size, mtime, hash_, error, added = rows[rel]
-        info = analysed.get(hash_) if hash_ else None
-        if info is None or info[2]:
-            errors.append((rel, (info[2] if info else error) or "not analysed"))
+    for rel, row in sorted(rows.items()):
+        info = analysed.get(row.hash) if row.hash else None
+        if info is None or info.error:
+            errors.append((rel, (info.error if info else row.error) or "not analysed"))
             continue
         entries = [FaceEntry(f.id, f.box, f.score, f.person, f.forgotten)
-                   for f in faces_by_hash.get(hash_, [])]
-        photos.append(PhotoEntry(rel, hash_, info[0], info[1], entries, added == run))
+                   for f in faces_by_hash.get(row.hash, [])]
+        photos.append(PhotoEntry(rel, row.hash, info.width, info.height, entries,
+                                 row.added_run == run))
     people = _people(state, photos, faces_by_hash)
     o = last["options"]
     settings = {"model": o["model"], "upsample": o["upsample"],
@@ -315,7 +302,7 @@ def _catalog(state: State, source: Path, out: Path, run: int | None) -> Catalog:
 
 def _people(state: State, photos: list[PhotoEntry], faces_by_hash) -> list[PersonEntry]:
     known = state.people()
-    folders = unique_folders([(p["id"], p["name"]) for p in known])
+    folders = unique_folders([(p.id, p.name) for p in known])
     photos_of: dict[str, list[str]] = defaultdict(list)
     new_of: Counter = Counter()
     for photo in photos:
@@ -338,10 +325,9 @@ def _people(state: State, photos: list[PhotoEntry], faces_by_hash) -> list[Perso
             typical[members[k].person].append(members[k].id)
     face_count = Counter(f.person for f in members)
     result = [
-        PersonEntry(p["id"], p["name"], folders[p["id"]], photos_of[p["id"]],
-                    face_count[p["id"]], new_of[p["id"]], _plain(cohesion.get(p["id"], {})),
-                    typical[p["id"]])
-        for p in known if photos_of.get(p["id"])
+        PersonEntry(p.id, p.name, folders[p.id], photos_of[p.id], face_count[p.id],
+                    new_of[p.id], _plain(cohesion.get(p.id, {})), typical[p.id])
+        for p in known if photos_of.get(p.id)
     ]
     result.sort(key=lambda p: (-len(p.photos), p.id))
     return result

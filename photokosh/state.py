@@ -8,12 +8,14 @@ names, and every file photokosh created in OUT (so that only those are ever remo
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -21,6 +23,9 @@ from . import layout
 from .errors import StateError
 from .faces import Face, box_iou
 from .fsutil import make_private_dir
+from .lock import run_lock
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 _SCHEMA = """
@@ -69,6 +74,51 @@ class StoredFace:
     forgotten: bool
 
 
+_FACE_COLUMNS = "id, hash, idx, left, top, right, bottom, score, embedding, person, forgotten"
+
+
+class PhotoRow(NamedTuple):
+    """A source photo as last seen: its content (None if unreadable) and when it came."""
+
+    size: int
+    mtime_ns: int
+    hash: str | None
+    error: str | None
+    added_run: int
+
+
+class Analysed(NamedTuple):
+    """What the analysis of one content found out besides its faces."""
+
+    width: int
+    height: int
+    error: str | None
+
+
+@dataclass(frozen=True)
+class Person:
+    id: str  # person_003: never reused
+    num: int
+    name: str | None
+
+
+@contextmanager
+def open_state(out: Path, *, lock: bool = True, create: bool = False) -> Iterator[State]:
+    """The state of OUT, open for the block (under the run lock with `lock`): the one way
+    every command that works on an output folder gets at it."""
+    with run_lock(out) if lock else _no_lock():
+        state = State(out, create=create)
+        try:
+            yield state
+        finally:
+            state.close()
+
+
+@contextmanager
+def _no_lock() -> Iterator[None]:
+    yield
+
+
 class State:
     """A connection to one output folder's state database."""
 
@@ -83,6 +133,7 @@ class State:
             make_private_dir(self.path.parent)
             fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
             os.close(fd)
+            log.info("created the state %s", self.path)
         uri = f"file:{self.path}?mode=ro" if readonly else f"file:{self.path}"
         self.db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
         self.db.execute("PRAGMA busy_timeout=30000")
@@ -119,8 +170,12 @@ class State:
         row = self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
         if row is None:
             self.db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-        elif int(row[0]) > SCHEMA_VERSION:
-            raise StateError(f"{self.path} was written by a newer photokosh: upgrade photokosh")
+        else:
+            (version,) = row
+            if int(version) > SCHEMA_VERSION:
+                raise StateError(f"{self.path} was written by a newer photokosh: "
+                                 "upgrade photokosh")
+        log.debug("opened the state %s (schema %d)", self.path, SCHEMA_VERSION)
 
     def close(self) -> None:
         self.db.close()
@@ -138,7 +193,7 @@ class State:
     # -- meta ------------------------------------------------------------------------------
     def get_meta(self, key: str, default=None):
         row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
-        return json.loads(row[0]) if row else default
+        return json.loads(row[0]) if row else default  # row: (value,)
 
     def set_meta(self, key: str, value) -> None:
         self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
@@ -150,16 +205,16 @@ class State:
         self.db.execute("UPDATE runs SET finished=? WHERE id=?", (finished, run))
 
     # -- photos ----------------------------------------------------------------------------
-    def photo_rows(self) -> dict[str, tuple[int, int, str | None, str | None, int]]:
-        """rel -> (size, mtime_ns, hash, error, added_run)."""
+    def photo_rows(self) -> dict[str, PhotoRow]:
+        """Every source photo, by relative path."""
         rows = self.db.execute("SELECT path, size, mtime_ns, hash, error, added_run FROM photos")
-        return {from_blob(p): (s, m, h, e, a) for p, s, m, h, e, a in rows}
+        return {from_blob(p): PhotoRow(*rest) for p, *rest in rows}
 
-    def analysed(self, key: str) -> dict[str, tuple[int, int, str | None]]:
-        """hash -> (width, height, error) of every content analysed under `key`."""
+    def analysed(self, key: str) -> dict[str, Analysed]:
+        """Every content analysed under `key`, by hash."""
         rows = self.db.execute(
             "SELECT hash, width, height, error FROM analyses WHERE key=?", (key,))
-        return {h: (w, ht, e) for h, w, ht, e in rows}
+        return {h: Analysed(*rest) for h, *rest in rows}
 
     def put_photo(self, rel: str, size: int, mtime_ns: int, hash_: str | None,
                   error: str | None, added_run: int) -> None:
@@ -194,7 +249,7 @@ class State:
                         (hash_, key, width, height, error))
 
     def faces_of(self, hash_: str, other_than: str | None = None) -> list[StoredFace]:
-        sql = "SELECT * FROM faces WHERE hash=?"
+        sql = f"SELECT {_FACE_COLUMNS} FROM faces WHERE hash=?"
         args: tuple = (hash_,)
         if other_than is not None:
             sql += " AND key<>?"
@@ -204,7 +259,7 @@ class State:
     def current_faces(self, key: str) -> list[StoredFace]:
         """Faces of every photo now in the source, analysed under `key`, in a stable order."""
         rows = self.db.execute(
-            "SELECT * FROM faces WHERE key=? AND hash IN (SELECT hash FROM photos) "
+            f"SELECT {_FACE_COLUMNS} FROM faces WHERE key=? AND hash IN (SELECT hash FROM photos) "
             "ORDER BY hash, idx", (key,))
         return [_face(r) for r in rows]
 
@@ -219,17 +274,30 @@ class State:
         self.db.execute(f"DELETE FROM faces WHERE hash NOT IN {kept}")
         self.db.execute(f"DELETE FROM analyses WHERE hash NOT IN {kept}")
 
+    def add_reference(self, name: str, hash_: str) -> None:
+        """`--known`: the content `hash_` shows `name` (its faces are kept while it does)."""
+        self.db.execute("INSERT OR IGNORE INTO refs VALUES (?, ?)", (name, hash_))
+
+    def clear_references(self) -> None:
+        self.db.execute("DELETE FROM refs")
+
     # -- people ----------------------------------------------------------------------------
-    def people(self, include_gone: bool = False) -> list[dict]:
-        sql = "SELECT id, num, name, merged_into, forgotten, created_run FROM people"
-        if not include_gone:
-            sql += " WHERE merged_into IS NULL AND forgotten=0"
-        keys = ("id", "num", "name", "merged_into", "forgotten", "created_run")
-        return [dict(zip(keys, r, strict=True)) for r in self.db.execute(sql + " ORDER BY num")]
+    def people(self) -> list[Person]:
+        """The people now: not merged into another, not forgotten; in the order of their ids."""
+        rows = self.db.execute("SELECT id, num, name FROM people WHERE merged_into IS NULL "
+                               "AND forgotten=0 ORDER BY num")
+        return [Person(*row) for row in rows]
+
+    def shared_photos(self, a: str, b: str) -> int:
+        """How many contents show both person `a` and person `b`."""
+        (count,) = self.db.execute(
+            "SELECT COUNT(*) FROM (SELECT hash FROM faces WHERE person=? INTERSECT "
+            "SELECT hash FROM faces WHERE person=?)", (a, b)).fetchone()
+        return count
 
     def next_person_number(self) -> int:
-        row = self.db.execute("SELECT MAX(num) FROM people").fetchone()
-        number = (row[0] or 0) + 1
+        (largest,) = self.db.execute("SELECT MAX(num) FROM people").fetchone()
+        number = (largest or 0) + 1
         # ids are never reused, even after the people that had them were removed by hand
         return max(number, int(self.get_meta("next_person", 1)))
 
@@ -251,7 +319,7 @@ class State:
     def forget(self, pid: str) -> list[tuple[str, tuple[int, int, int, int]]]:
         """Erase a person's embeddings; their faces stay as boxes marked forgotten so the same
         photos never bring them back. Returns (content hash, box) of the erased faces."""
-        erased = [(r[0], tuple(r[1:])) for r in self.db.execute(
+        erased = [(hash_, tuple(box)) for hash_, *box in self.db.execute(
             "SELECT hash, left, top, right, bottom FROM faces WHERE person=?", (pid,))]
         self.db.execute("UPDATE faces SET embedding=NULL, forgotten=1, person=NULL "
                         "WHERE person=?", (pid,))
@@ -295,7 +363,7 @@ class Output:
 
 
 def _face(row) -> StoredFace:
-    fid, hash_, _key, idx, left, top, right, bottom, score, emb, person, forgotten = row
+    fid, hash_, idx, left, top, right, bottom, score, emb, person, forgotten = row  # _FACE_COLUMNS
     embedding = None if emb is None else np.frombuffer(emb, dtype=np.float32)
     return StoredFace(fid, hash_, idx, (left, top, right, bottom), score, embedding, person,
                       bool(forgotten))
