@@ -17,7 +17,6 @@ from PIL import Image
 
 from .images import Decoded
 
-EMBEDDING_SIZE = 128
 # Smallest face box (px) dlib's detectors find reliably without upsampling: measured ~70 px
 # for the HOG detector (its scanning window is 80 x 80), so faces are brought to 80 px.
 DETECTABLE_FACE = 80

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .analyze import Job, analyze
+from .analyze import analyze
 from .faces import Embedder
 from .identify import match_known
 from .names import clean_name, folder_name
@@ -32,7 +32,7 @@ def load_references(known_dir: Path, state: State, embedder: Embedder,
             errors.append((f"known/{c.rel}", "reference photos go in a folder named after "
                                              "the person: DIR/<name>/photo.jpg"))
             continue
-        jobs.append(Job(c.rel, c.path, c.size, c.mtime_ns))
+        jobs.append(c)
     analysed = frozenset(state.analysed(key))
     hashes: dict[str, list[str]] = defaultdict(list)
     with state.transaction():

@@ -11,14 +11,14 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from contextlib import closing
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from itertools import chain
 from pathlib import Path
 
 import numpy as np
 
 from . import fsutil, organize, thumbs
-from .analyze import Job, analyze, default_workers, split_duplicates
+from .analyze import analyze, default_workers, split_duplicates
 from .cluster import DEFAULT_SETTINGS, ClusterSettings, person_cohesion
 from .errors import PhotokoshError
 from .faces import DlibEmbedder, Embedder
@@ -59,7 +59,6 @@ class SortResult:
     report: dict
     catalog: Catalog
     changes: organize.Changes
-    failures: list[tuple[str, str]] = field(default_factory=list)
 
 
 def sort_photos(source: Path, out: Path | None = None, options: SortOptions | None = None, *,
@@ -142,7 +141,7 @@ def update_analyses(source: Path, state: State, embedder: Embedder, workers: int
         if row and (row.size, row.mtime_ns) == (c.size, c.mtime_ns) and row.hash in analysed:
             reused += 1
             continue
-        jobs.append(Job(c.rel, c.path, c.size, c.mtime_ns))
+        jobs.append(c)
     present = {c.rel for c in scanned.photos}
     vanished = {rel: row for rel, row in rows.items() if rel not in present}
     first_seen = {row.hash: row.added_run for row in vanished.values() if row.hash}  # moved
@@ -223,7 +222,7 @@ def _finish(state: State, catalog: Catalog, options: SortOptions, workers: int, 
         write_json(out, report)
         if options.page:
             publish_page(catalog, report, blurred=options.blur, workers=workers)
-    return SortResult(report, catalog, changes, failures)
+    return SortResult(report, catalog, changes)
 
 
 def _store(results, total: int, state: State, key, run, first_seen, notify,
