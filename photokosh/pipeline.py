@@ -22,6 +22,7 @@ from .analyze import analyze, default_workers, split_duplicates
 from .cluster import DEFAULT_SETTINGS, ClusterSettings, person_cohesion
 from .errors import PhotokoshError
 from .faces import DlibEmbedder, Embedder
+from .groups import to_centre
 from .identify import identify
 from .known import load_references, name_people
 from .layout import NO_FACES, UNKNOWN, default_output
@@ -318,9 +319,7 @@ def _people(state: State, photos: list[PhotoEntry], faces_by_hash) -> list[Perso
         labels = np.array([index[f.person] for f in members])
         stats = person_cohesion(embs, labels)
         cohesion = {ids[i]: value for i, value in stats.items()}
-        centres = np.stack([embs[labels == i].mean(axis=0) for i in range(len(ids))])
-        spread = np.linalg.norm(embs - centres[labels], axis=1)
-        for k in np.argsort(spread, kind="stable"):
+        for k in np.argsort(to_centre(embs, labels), kind="stable"):
             typical[members[k].person].append(members[k].id)
     face_count = Counter(f.person for f in members)
     result = [
