@@ -17,7 +17,7 @@ from multiprocessing import get_context
 
 from PIL import Image
 
-from . import images
+from . import images, thumbs
 from .errors import UnreadablePhoto
 from .faces import Embedder, Face
 from .scan import Candidate
@@ -53,7 +53,7 @@ def analyze_file(job: Candidate, embedder: Embedder, known: frozenset[str] = fro
         result.faces = embedder.faces(decoded)
         if thumb_size and result.faces:
             image = decoded.image if decoded.image is not None else Image.fromarray(decoded.pixels)
-            result.thumbs = [images.face_thumbnail(image, decoded.scale, face.box,
+            result.thumbs = [thumbs.face_thumbnail(image, decoded.scale, face.box,
                                                    result.width, result.height, thumb_size)
                              for face in result.faces]
     except UnreadablePhoto as exc:

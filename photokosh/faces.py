@@ -17,6 +17,9 @@ from PIL import Image
 
 from .images import Decoded
 
+# dlib's boxes run from the brows to the chin: hair, ears and chin lie within this share of
+# the box's side beyond each edge. Thumbnails show that much around a face, blurring hides it.
+FACE_MARGIN = 0.45
 # Smallest face box (px) dlib's detectors find reliably without upsampling: measured ~70 px
 # for the HOG detector (its scanning window is 80 x 80), so faces are brought to 80 px.
 DETECTABLE_FACE = 80

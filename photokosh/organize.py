@@ -53,8 +53,7 @@ def layout(photos: list[Placed], blurred: bool) -> dict[str, Target]:
         for folder in photo.folders:
             wanted[f"{folder}/{photo.rel}"] = Target(photo.rel, "photo", photo.hash)
         if blurred:
-            wanted[f"{BLURRED}/{blur.output_name(photo.rel)}"] = Target(photo.rel, "blur",
-                                                                        photo.hash)
+            wanted[blur.blurred_rel(photo.rel)] = Target(photo.rel, "blur", photo.hash)
     return wanted
 
 

@@ -8,6 +8,7 @@ page never shows a face the user asked to hide.
 from __future__ import annotations
 
 import hashlib
+import io
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -17,10 +18,12 @@ from PIL import Image
 
 from . import blur, images
 from .errors import UnreadablePhoto
+from .faces import FACE_MARGIN
 from .fsutil import make_private_dir, write_atomically
-from .layout import BLURRED, THUMBS_PATH, state_dir, thumbs_dir
+from .layout import THUMBS_PATH, state_dir, thumbs_dir
 
 SIZE = 96  # px, square
+QUALITY = 82  # JPEG
 # A thumbnail is cut from at least this share of its own size in decoded pixels: at 0.9 the
 # smallest face of a 12 MP photo comes from the DCT's half-size decode, 4x cheaper than the
 # full one, and is enlarged by at most 11%, which a 96 px thumbnail does not show.
@@ -85,7 +88,7 @@ def make_thumbnails(out: Path, source: Path, requests: list[ThumbRequest], *, bl
 
     def work(item: tuple[str, list[ThumbRequest]]) -> list[int]:
         photo, group = item
-        path = out / BLURRED / blur.output_name(photo) if blurred else source / photo
+        path = out / blur.blurred_rel(photo) if blurred else source / photo
         return _cut(path, group, out, names, size)
 
     with ThreadPoolExecutor(max(1, workers)) as pool:
@@ -96,6 +99,32 @@ def make_thumbnails(out: Path, source: Path, requests: list[ThumbRequest], *, bl
         if name.endswith(".jpg") or ".tmp" in name:  # .tmp: an earlier version wrote here
             (folder / name).unlink(missing_ok=True)
     return {i: prefix + names[i] for i in sorted(made)}
+
+
+def thumb_side(box, width: int, height: int) -> int:
+    """Side, in displayed full-size pixels, of the square a face's thumbnail shows: the box
+    and FACE_MARGIN of it on every side, so the face sits in the middle with hair and chin."""
+    left, top, right, bottom = box
+    side = max(right - left, bottom - top) * (1 + 2 * FACE_MARGIN)
+    return max(1, min(int(side), width, height))
+
+
+def face_thumbnail(image: Image.Image, scale: float, box, width: int, height: int,
+                   size: int = SIZE) -> bytes:
+    """A `size` x `size` JPEG of the face at `box` (displayed full-size pixels of a photo of
+    `width` x `height`), cut from `image`, that photo decoded upright at `scale`. The square
+    around the face is moved, not padded, to stay inside the photo."""
+    left, top, right, bottom = box
+    side = thumb_side(box, width, height)
+    cx, cy = (left + right) / 2, (top + bottom) / 2
+    x0 = int(min(max(cx - side / 2, 0), width - side))
+    y0 = int(min(max(cy - side / 2, 0), height - side))
+    area = (x0, y0, x0 + side, y0 + side)
+    crop = image.crop(tuple(round(v * scale) for v in area))
+    crop = crop.resize((size, size), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    crop.save(out, format="JPEG", quality=QUALITY, optimize=True)
+    return out.getvalue()
 
 
 def _folder(out: Path) -> Path:
@@ -113,14 +142,14 @@ def _cut(path: Path, group: list[ThumbRequest], out: Path, names: dict[int, str]
         # Decode only as finely as the smallest face needs (SHARPNESS), at whatever scale is
         # cheapest from there: a JPEG is then reduced in the DCT instead of decoded in full,
         # and the whole photo is never resized, only the crops.
-        smallest = min(images.thumb_side(r.box, width, height) for r in group)
+        smallest = min(thumb_side(r.box, width, height) for r in group)
         decoded = images.decode(image, SHARPNESS * size / smallest, exact=False)
     except UnreadablePhoto:
         return []
     image = Image.fromarray(decoded.pixels)
     done = []
     for r in group:
-        data = images.face_thumbnail(image, decoded.scale, r.box, width, height, size)
+        data = face_thumbnail(image, decoded.scale, r.box, width, height, size)
         try:
             write_atomically(out, thumbs_dir(out) / names[r.face_id], data, mode=0o600)
         except OSError:
