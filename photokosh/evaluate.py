@@ -20,6 +20,7 @@ from .faces import Embedder
 from .layout import default_output, state_db
 from .scan import scan
 from .state import StoredFace, open_state
+from .sync import update_analyses
 
 # A multi-person photo's names go to its faces by nearest prototype; beyond this distance a
 # face is left unlabelled rather than guessed (dlib's same-person threshold).
@@ -58,8 +59,6 @@ def labelled_faces(root: Path, labels: dict[str, list[str]], embedder: Embedder,
                    progress=None) -> tuple[list[StoredFace], dict[int, str], dict[str, str]]:
     """Analyse `root` (reusing the cache) and return (every face, face id -> true name,
     hash -> photo) for the photos in `labels`."""
-    from .pipeline import update_analyses
-
     root = Path(root).resolve()
     cache = Path(cache) if cache else default_cache(root)
     cache.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import blur, fsutil, images
-from .layout import BLURRED
+from .catalog import Catalog
+from .layout import BLURRED, NO_FACES, UNKNOWN
 from .state import Output, State
 
 
@@ -44,6 +45,24 @@ class Changes:
     adopt: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # pending rows found done
     forget: list[str] = field(default_factory=list)  # records of files the user changed
     conflicts: list[tuple[str, str]] = field(default_factory=list)  # (out rel, reason)
+
+
+def placements(catalog: Catalog) -> list[Placed]:
+    """Where each photo goes: the folder of everyone in it, else unknown/ if it shows a face,
+    else no_faces/."""
+    folder = {p.id: p.folder for p in catalog.people}
+    placed = []
+    for photo in catalog.photos:
+        people = sorted({folder[f.person] for f in photo.faces
+                         if f.person and not f.forgotten and f.person in folder})
+        if people:
+            where = people
+        elif any(not f.forgotten for f in photo.faces):
+            where = [UNKNOWN]
+        else:
+            where = [NO_FACES]
+        placed.append(Placed(photo.rel, photo.hash, where, [f.box for f in photo.faces]))
+    return placed
 
 
 def layout(photos: list[Placed], blurred: bool) -> dict[str, Target]:

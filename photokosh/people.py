@@ -6,9 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import thumbs
+from .catalog import load_catalog
 from .errors import PhotokoshError, UnknownPerson
 from .names import clean_name, folder_name
-from .pipeline import SortResult, load_catalog, refresh_output
+from .pipeline import SortResult, refresh_output
 from .state import State, open_state
 
 

@@ -3,70 +3,15 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
+from .catalog import Catalog
 from .fsutil import write_atomically
 from .layout import report_file
 from .scan import RAW_REASON
 
 SCHEMA = 1
-
-
-@dataclass
-class FaceEntry:
-    id: int
-    box: tuple[int, int, int, int]
-    score: float
-    person: str | None
-    forgotten: bool = False
-
-
-@dataclass
-class PhotoEntry:
-    rel: str
-    hash: str | None
-    width: int
-    height: int
-    faces: list[FaceEntry]
-    new: bool
-
-
-@dataclass
-class PersonEntry:
-    id: str
-    name: str | None
-    folder: str
-    photos: list[str]
-    face_count: int
-    new_photos: int
-    cohesion: dict = field(default_factory=dict)
-    typical: list[int] = field(default_factory=list)  # face ids, nearest the centre first
-
-
-@dataclass
-class Catalog:
-    """Everything a run found, in plain data: the input of layout, report and page."""
-
-    source: Path
-    output: Path
-    settings: dict
-    photos: list[PhotoEntry]
-    people: list[PersonEntry]  # most photos first
-    errors: list[tuple[str, str]]
-    aliases: list[tuple[str, str]] = field(default_factory=list)
-    ignored: int = 0
-    analysed: int = 0
-    reused: int = 0
-    raw: list[str] = field(default_factory=list)  # camera RAW files, not read
-
-    def duplicates(self) -> list[list[str]]:
-        by_hash: dict[str, list[str]] = {}
-        for photo in self.photos:
-            if photo.hash:
-                by_hash.setdefault(photo.hash, []).append(photo.rel)
-        return [sorted(rels) for rels in by_hash.values() if len(rels) > 1]
 
 
 def build(catalog: Catalog, seconds: float) -> dict:
