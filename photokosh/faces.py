@@ -15,6 +15,7 @@ from typing import Protocol
 import numpy as np
 from PIL import Image
 
+from .errors import ModelMissing
 from .images import Decoded
 
 # dlib's boxes run from the brows to the chin: hair, ears and chin lie within this share of
@@ -71,7 +72,8 @@ def model_dir() -> Path:
     """Folder of face_recognition_models' weight files, found without importing the package."""
     spec = importlib.util.find_spec("face_recognition_models")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("face_recognition_models is not installed: run `uv sync`")
+        raise ModelMissing("the face model is missing (the face_recognition_models package "
+                           "is not installed): install photokosh again, or run `uv sync`")
     return Path(list(spec.submodule_search_locations)[0]) / "models"
 
 

@@ -12,12 +12,13 @@ import time
 from contextlib import closing
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Literal, get_args
 
 from . import fsutil, organize
 from .analyze import default_workers
 from .catalog import Catalog, last_run, read_catalog
 from .cluster import DEFAULT_SETTINGS, ClusterSettings
-from .errors import PhotokoshError
+from .errors import OptionError, PhotokoshError
 from .faces import DlibEmbedder, Embedder
 from .known import load_references, name_people
 from .layout import default_output
@@ -29,15 +30,24 @@ from .sync import Progress, assign_people, update_analyses
 __all__ = ["SortOptions", "SortResult", "default_output", "refresh_output", "sort_photos"]
 
 
+Model = Literal["hog", "cnn"]  # dlib's detectors
+Link = Literal["copy", "hard", "sym"]  # how a photo is placed in a person folder
+EPS_RANGE = (0.1, 1.0)  # DBSCAN eps that can mean anything on dlib's embeddings
+MIN_FACE_FLOOR = 20  # px: smaller faces carry no identity for dlib's descriptor
+UPSAMPLE_RANGE = (0, 4)  # dlib upsamples by doubling: 4 is 256 times the pixels
+
+
 @dataclass
 class SortOptions:
-    model: str = "hog"
+    """The settings of a run. Values out of range raise OptionError on construction."""
+
+    model: Model = "hog"
     upsample: int | None = None  # None: chosen per photo from min_face
     min_face: int | None = None  # px; None: 1/40 of the photo's long side, at least 40
     eps: float = DEFAULT_SETTINGS.eps
     min_samples: int = DEFAULT_SETTINGS.min_samples
     min_photos: int = 1
-    link: str = "copy"  # copy | hard | sym
+    link: Link = "copy"
     blur: bool = False
     workers: int | None = None
     dry_run: bool = False
@@ -45,8 +55,37 @@ class SortOptions:
     scheduler: str | None = None  # a Dask scheduler's address: the face stage runs there
     page: bool = True  # write OUT/index.html, the review page
 
+    def __post_init__(self) -> None:
+        _choice("model", self.model, get_args(Model))
+        _choice("link", self.link, get_args(Link))
+        if isinstance(self.eps, bool) or not isinstance(self.eps, int | float) \
+                or not EPS_RANGE[0] <= self.eps <= EPS_RANGE[1]:
+            raise OptionError(f"eps must be a number from {EPS_RANGE[0]} to {EPS_RANGE[1]}, "
+                              f"not {self.eps!r}")
+        _whole("min_samples", self.min_samples, 1)
+        _whole("min_photos", self.min_photos, 1)
+        _whole("workers", self.workers, 1, optional=True)
+        _whole("min_face", self.min_face, MIN_FACE_FLOOR, optional=True)
+        _whole("upsample", self.upsample, *UPSAMPLE_RANGE, optional=True)
+
     def cluster_settings(self) -> ClusterSettings:
         return replace(DEFAULT_SETTINGS, eps=self.eps, min_samples=self.min_samples)
+
+
+def _choice(name: str, value, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise OptionError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+
+
+def _whole(name: str, value, low: int, high: int | None = None, *,
+           optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < low \
+            or (high is not None and value > high):
+        allowed = f"from {low} to {high}" if high is not None else f"of at least {low}"
+        raise OptionError(f"{name} must be a whole number {allowed}"
+                          + (" or None" if optional else "") + f", not {value!r}")
 
 
 @dataclass
