@@ -7,6 +7,7 @@ never decoded.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
@@ -21,6 +22,8 @@ from . import images, thumbs
 from .errors import UnreadablePhoto
 from .faces import Embedder, Face
 from .scan import Candidate
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -124,6 +127,8 @@ def analyze(jobs: Iterable[Candidate], embedder: Embedder, *, known: frozenset[s
     """
     workers = workers or default_workers()
     jobs = list(jobs)
+    log.info("analysing %d photos with %s", len(jobs),
+             f"{workers} worker processes" if workers > 1 and len(jobs) > 1 else "this process")
     if workers <= 1 or len(jobs) <= 1:
         for job in jobs:
             yield analyze_file(job, embedder, known, thumb_size)
@@ -132,6 +137,8 @@ def analyze(jobs: Iterable[Candidate], embedder: Embedder, *, known: frozenset[s
     setup = (embedder, known, thumb_size)
     yield from _pool_run(jobs, setup, workers, suspects)
     for job in suspects:  # each alone, so a crash names its photo
+        log.debug("retrying %s alone: a worker process died while it was being analysed",
+                  job.rel)
         survivors: list[Candidate] = []
         results = list(_pool_run([job], setup, 1, survivors))
         if results:

@@ -7,6 +7,7 @@ photokosh did not create is never touched: a layout entry that would land on it 
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -18,6 +19,8 @@ from . import blur, fsutil, images
 from .catalog import Catalog
 from .layout import BLURRED, NO_FACES, UNKNOWN
 from .state import Output, State
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -113,6 +116,15 @@ def plan(wanted: dict[str, Target], recorded: dict[str, Output], out: Path,
             changes.add[rel] = target
     moved = set(changes.move.values())
     changes.remove = sorted(r for group in spare.values() for r in group if r not in moved)
+    log.info("OUT: %d files to add, %d to move, %d to remove, %d kept; %d in the way",
+             len(changes.add), len(changes.move), len(changes.remove),
+             len(wanted) - len(changes.add) - len(changes.move) - len(changes.conflicts),
+             len(changes.conflicts))
+    for rel, _ in changes.conflicts:
+        log.info("not written, a file photokosh did not create is in the way: %s", rel)
+    if changes.forget:
+        log.debug("%d files photokosh made were changed or removed by the user: no longer "
+                  "its own", len(changes.forget))
     return changes
 
 
@@ -163,6 +175,9 @@ def apply(changes: Changes, *, state: State, source: Path, out: Path, link: str,
             state.drop_outputs(rel for (rel, _), error in zip(items, results, strict=True) if error)
         if progress:
             progress(len(items))
+    log.info("OUT: removed %d files, moved %d, added %d; %d of these could not be written",
+             len(changes.remove), len(changes.move), len(changes.add),
+             len(failures) - len(changes.conflicts))
     return failures
 
 

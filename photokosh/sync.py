@@ -105,6 +105,8 @@ def _store(results, total: int, state: State, key, run, first_seen, notify,
         with state.transaction():
             for r in batch:
                 j = r.job
+                if r.error:
+                    log.debug("skipped %s: %s", j.rel, r.error)
                 if r.hash and not r.cached:
                     state.put_analysis(r.hash, key, r.width, r.height, r.faces or [], r.error)
                 state.put_photo(j.rel, j.size, j.mtime_ns, r.hash,
