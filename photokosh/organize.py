@@ -51,8 +51,9 @@ class Changes:
 
 
 def placements(catalog: Catalog) -> list[Placed]:
-    """Where each photo goes: the folder of everyone in it, else unknown/ if it shows a face,
-    else no_faces/."""
+    """Where each photo goes: the folder of everyone in it, else unknown/ if any face was
+    found in it (a forgotten person's too: their photos are not photos without faces), else
+    no_faces/."""
     folder = {p.id: p.folder for p in catalog.people}
     placed = []
     for photo in catalog.photos:
@@ -60,7 +61,7 @@ def placements(catalog: Catalog) -> list[Placed]:
                          if f.person and not f.forgotten and f.person in folder})
         if people:
             where = people
-        elif any(not f.forgotten for f in photo.faces):
+        elif photo.faces:
             where = [UNKNOWN]
         else:
             where = [NO_FACES]

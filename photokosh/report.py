@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from . import __version__
-from .catalog import Catalog
+from .catalog import Catalog, FaceEntry
 from .fsutil import write_atomically
 from .layout import report_file
 from .scan import RAW_REASON
@@ -17,10 +17,10 @@ SCHEMA = 1
 def build(catalog: Catalog, seconds: float) -> dict:
     """The report as a JSON-ready dict."""
     photos = catalog.photos
-    # Faces of forgotten people are kept (as boxes, to blur them) but reported nowhere.
-    visible = {p.rel: [f for f in p.faces if not f.forgotten] for p in photos}
-    with_faces = [p for p in photos if visible[p.rel]]
-    unknown = [p for p in with_faces if not any(f.person for f in visible[p.rel])]
+    # A forgotten person's faces stay boxes that belong to nobody: their photos count as
+    # photos of unknown people, as organize places them.
+    with_faces = [p for p in photos if p.faces]
+    unknown = [p for p in with_faces if not any(_person(f) for f in p.faces)]
     return {
         "schema": SCHEMA,
         "photokosh": __version__,
@@ -30,7 +30,7 @@ def build(catalog: Catalog, seconds: float) -> dict:
         "summary": {
             "photos": len(photos),
             "photos_with_faces": len(with_faces),
-            "faces": sum(len(faces) for faces in visible.values()),
+            "faces": sum(len(p.faces) for p in photos),
             "people": len(catalog.people),
             "unknown_photos": len(unknown),
             "no_face_photos": len(photos) - len(with_faces),
@@ -59,8 +59,8 @@ def build(catalog: Catalog, seconds: float) -> dict:
                 "path": printable(p.rel),
                 "width": p.width,
                 "height": p.height,
-                "faces": [{"box": list(f.box), "person": f.person,
-                           "score": round(f.score, 3)} for f in visible[p.rel]],
+                "faces": [{"box": list(f.box), "person": _person(f),
+                           "score": round(f.score, 3)} for f in p.faces],
             }
             for p in photos
         ],
@@ -70,6 +70,10 @@ def build(catalog: Catalog, seconds: float) -> dict:
                     for rel, other in catalog.aliases],
         "not_read": [{"path": printable(rel), "reason": RAW_REASON} for rel in catalog.raw],
     }
+
+
+def _person(face: FaceEntry) -> str | None:
+    return None if face.forgotten else face.person
 
 
 def printable(rel: str) -> str:
