@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from . import __version__
 from .catalog import Catalog, FaceEntry
 from .fsutil import write_atomically
 from .layout import report_file
 from .scan import RAW_REASON
+from .version import __version__
 
 SCHEMA = 1
 
