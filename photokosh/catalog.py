@@ -18,7 +18,8 @@ from .cluster import person_cohesion
 from .errors import PhotokoshError
 from .groups import to_centre
 from .names import unique_folders
-from .state import State, StoredFace, open_state
+from .records import StoredFace
+from .state import State, open_state
 
 
 @dataclass

@@ -18,8 +18,9 @@ from .analyze import default_workers
 from .errors import PhotokoshError
 from .faces import Embedder
 from .layout import default_output, state_db
+from .records import StoredFace
 from .scan import scan
-from .state import StoredFace, open_state
+from .state import open_state
 from .sync import update_analyses
 
 # A multi-person photo's names go to its faces by nearest prototype; beyond this distance a

@@ -15,7 +15,7 @@ import numpy as np
 
 from .cluster import DEFAULT_SETTINGS, assign_to_people, cluster_faces
 from .groups import GroupStats
-from .state import StoredFace
+from .records import StoredFace
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,8 @@ from pathlib import Path
 from . import blur, fsutil, images
 from .catalog import Catalog
 from .layout import BLURRED, NO_FACES, UNKNOWN
-from .state import Output, State
+from .records import Output
+from .state import State
 
 log = logging.getLogger(__name__)
 

@@ -12,10 +12,8 @@ import logging
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import NamedTuple
 
 import numpy as np
 
@@ -24,6 +22,7 @@ from .errors import StateError
 from .faces import Face, box_iou
 from .fsutil import make_private_dir
 from .lock import run_lock
+from .records import Analysed, Output, Person, PhotoRow, StoredFace
 
 log = logging.getLogger(__name__)
 
@@ -62,61 +61,19 @@ def from_blob(blob: bytes) -> str:
     return bytes(blob).decode("utf-8", "surrogateescape")
 
 
-@dataclass
-class StoredFace:
-    id: int
-    hash: str
-    idx: int
-    box: tuple[int, int, int, int]
-    score: float
-    embedding: np.ndarray | None
-    person: str | None
-    forgotten: bool
-
-
 _FACE_COLUMNS = "id, hash, idx, left, top, right, bottom, score, embedding, person, forgotten"
-
-
-class PhotoRow(NamedTuple):
-    """A source photo as last seen: its content (None if unreadable) and when it came."""
-
-    size: int
-    mtime_ns: int
-    hash: str | None
-    error: str | None
-    added_run: int
-
-
-class Analysed(NamedTuple):
-    """What the analysis of one content found out besides its faces."""
-
-    width: int
-    height: int
-    error: str | None
-
-
-@dataclass(frozen=True)
-class Person:
-    id: str  # person_003: never reused
-    num: int
-    name: str | None
 
 
 @contextmanager
 def open_state(out: Path, *, lock: bool = True, create: bool = False) -> Iterator[State]:
     """The state of OUT, open for the block (under the run lock with `lock`): the one way
     every command that works on an output folder gets at it."""
-    with run_lock(out) if lock else _no_lock():
+    with run_lock(out) if lock else nullcontext():
         state = State(out, create=create)
         try:
             yield state
         finally:
             state.close()
-
-
-@contextmanager
-def _no_lock() -> Iterator[None]:
-    yield
 
 
 class State:
@@ -301,10 +258,10 @@ class State:
         # ids are never reused, even after the people that had them were removed by hand
         return max(number, int(self.get_meta("next_person", 1)))
 
-    def add_person(self, num: int, run: int, name: str | None = None) -> str:
+    def add_person(self, num: int, run: int) -> str:
         pid = layout.person_id(num)
-        self.db.execute("INSERT INTO people(id, num, name, created_run) VALUES (?,?,?,?)",
-                        (pid, num, name, run))
+        self.db.execute("INSERT INTO people(id, num, created_run) VALUES (?,?,?)",
+                        (pid, num, run))
         self.set_meta("next_person", num + 1)
         return pid
 
@@ -349,17 +306,6 @@ class State:
 
     def drop_outputs(self, rels: Iterable[str]) -> None:
         self.db.executemany("DELETE FROM outputs WHERE path=?", [(to_blob(r),) for r in rels])
-
-
-@dataclass
-class Output:
-    source: str
-    kind: str  # "photo" (copy or link of the source) or "blur" (blurred copy)
-    hash: str | None
-    size: int | None
-    mtime_ns: int | None  # for a pending row: when it was planned
-    ino: int | None
-    done: bool
 
 
 def _face(row) -> StoredFace:
