@@ -262,7 +262,7 @@ def stored_faces(out: Path) -> dict[str, list]:
         for face in state.current_faces(key):
             if not face.forgotten:
                 by_hash.setdefault(face.hash, []).append((list(face.box), face.embedding))
-        return {rel: by_hash.get(row[2], []) for rel, row in state.photo_rows().items()}
+        return {rel: by_hash.get(row.hash, []) for rel, row in state.photo_rows().items()}
     finally:
         state.close()
 

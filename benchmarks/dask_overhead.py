@@ -30,13 +30,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from photokosh.analyze import Job, analyze  # noqa: E402
+from photokosh.analyze import analyze  # noqa: E402
 from photokosh.distributed import BATCH, analyze_on_cluster  # noqa: E402
 from photokosh.faces import DlibEmbedder  # noqa: E402
-from photokosh.scan import scan  # noqa: E402
+from photokosh.scan import Candidate, scan  # noqa: E402
 
 
-def measure(address: str, client, jobs: list[Job], batch: int) -> dict:
+def measure(address: str, client, jobs: list[Candidate], batch: int) -> dict:
     client.get_task_stream()  # registers the scheduler's task-stream plugin
     since = time.time()
     start = time.perf_counter()
@@ -64,7 +64,7 @@ def measure(address: str, client, jobs: list[Job], batch: int) -> dict:
             "overhead": idle / busy, "faces": sum(len(r.faces or []) for r in results)}
 
 
-def local_wall(jobs: list[Job], workers: int) -> float:
+def local_wall(jobs: list[Candidate], workers: int) -> float:
     """The same photos on this machine's process pool: what `sort` does without --scheduler."""
     start = time.perf_counter()
     list(analyze(jobs, DlibEmbedder(), workers=workers))
@@ -80,7 +80,7 @@ def main() -> None:
     args = parser.parse_args()
     from distributed import Client, LocalCluster
 
-    jobs = [Job(c.rel, c.path, c.size, c.mtime_ns) for c in scan(args.photos).photos]
+    jobs = scan(args.photos).photos
     jobs = jobs[:args.limit]
     rows = []
     for batch in (int(b) for b in args.batches.split(",")):

@@ -4,7 +4,7 @@
     result = sort_photos("~/Pictures", "~/People", SortOptions(blur=True))
 """
 
-__version__ = "0.1.0"
+from .version import __version__
 
 __all__ = ["SortOptions", "SortResult", "default_output", "sort_photos", "__version__"]
 

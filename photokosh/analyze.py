@@ -7,45 +7,38 @@ never decoded.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing import get_context
-from pathlib import Path
 
 from PIL import Image
 
-from . import images
+from . import images, thumbs
 from .errors import UnreadablePhoto
 from .faces import Embedder, Face
+from .scan import Candidate
 
-
-@dataclass(frozen=True)
-class Job:
-    rel: str
-    path: Path
-    size: int
-    mtime_ns: int
+log = logging.getLogger(__name__)
 
 
 @dataclass
 class Analysis:
-    job: Job
+    job: Candidate  # the photo analysed
     hash: str | None = None
     width: int = 0
     height: int = 0
     faces: list[Face] | None = None  # None: content already analysed (cached) or unreadable
     error: str | None = None
     cached: bool = False
-    seconds: float = 0.0
-    extra: dict = field(default_factory=dict)
     thumbs: list[bytes] | None = None  # a JPEG per face, when asked for (thumb_size)
 
 
-def analyze_file(job: Job, embedder: Embedder, known: frozenset[str] = frozenset(),
+def analyze_file(job: Candidate, embedder: Embedder, known: frozenset[str] = frozenset(),
                  thumb_size: int | None = None) -> Analysis:
     """Hash one photo and, unless its content is in `known`, find and embed its faces; with
     `thumb_size`, also cut each face's thumbnail from the image decoded for them."""
@@ -63,7 +56,7 @@ def analyze_file(job: Job, embedder: Embedder, known: frozenset[str] = frozenset
         result.faces = embedder.faces(decoded)
         if thumb_size and result.faces:
             image = decoded.image if decoded.image is not None else Image.fromarray(decoded.pixels)
-            result.thumbs = [images.face_thumbnail(image, decoded.scale, face.box,
+            result.thumbs = [thumbs.face_thumbnail(image, decoded.scale, face.box,
                                                    result.width, result.height, thumb_size)
                              for face in result.faces]
     except UnreadablePhoto as exc:
@@ -73,7 +66,7 @@ def analyze_file(job: Job, embedder: Embedder, known: frozenset[str] = frozenset
     return result
 
 
-def split_duplicates(jobs: list[Job]) -> tuple[list[Job], list[Analysis]]:
+def split_duplicates(jobs: list[Candidate]) -> tuple[list[Candidate], list[Analysis]]:
     """Find byte-identical photos among `jobs` so that each content is analysed once.
 
     Only photos that share their size with another are hashed here (identical files have
@@ -81,7 +74,7 @@ def split_duplicates(jobs: list[Job]) -> tuple[list[Job], list[Analysis]]:
     analyse and, for each extra copy, an Analysis marked cached with its hash: to be stored
     after the analysis of its first copy."""
     sizes = Counter(job.size for job in jobs)
-    first: dict[str, Job] = {}
+    first: dict[str, Candidate] = {}
     unique, copies = [], []
     for job in jobs:
         if sizes[job.size] > 1:
@@ -114,7 +107,7 @@ def _init_worker(embedder: Embedder, known: frozenset[str], thumb_size: int | No
     _worker["thumb_size"] = thumb_size
 
 
-def _run(job: Job) -> Analysis:
+def _run(job: Candidate) -> Analysis:
     return analyze_file(job, _worker["embedder"], _worker["known"], _worker["thumb_size"])
 
 
@@ -125,7 +118,7 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def analyze(jobs: Iterable[Job], embedder: Embedder, *, known: frozenset[str] = frozenset(),
+def analyze(jobs: Iterable[Candidate], embedder: Embedder, *, known: frozenset[str] = frozenset(),
             workers: int | None = None, thumb_size: int | None = None) -> Iterator[Analysis]:
     """Yield one Analysis per job, in completion order.
 
@@ -134,15 +127,19 @@ def analyze(jobs: Iterable[Job], embedder: Embedder, *, known: frozenset[str] = 
     """
     workers = workers or default_workers()
     jobs = list(jobs)
+    log.info("analysing %d photos with %s", len(jobs),
+             f"{workers} worker processes" if workers > 1 and len(jobs) > 1 else "this process")
     if workers <= 1 or len(jobs) <= 1:
         for job in jobs:
             yield analyze_file(job, embedder, known, thumb_size)
         return
-    suspects: list[Job] = []
+    suspects: list[Candidate] = []
     setup = (embedder, known, thumb_size)
     yield from _pool_run(jobs, setup, workers, suspects)
     for job in suspects:  # each alone, so a crash names its photo
-        survivors: list[Job] = []
+        log.debug("retrying %s alone: a worker process died while it was being analysed",
+                  job.rel)
+        survivors: list[Candidate] = []
         results = list(_pool_run([job], setup, 1, survivors))
         if results:
             yield from results
@@ -151,9 +148,9 @@ def analyze(jobs: Iterable[Job], embedder: Embedder, *, known: frozenset[str] = 
                                       "the file is probably damaged")
 
 
-def _pool_run(jobs: list[Job], setup: tuple, workers, suspects: list[Job]):
+def _pool_run(jobs: list[Candidate], setup: tuple, workers, suspects: list[Candidate]):
     queue = deque(jobs)
-    rest: list[Job] = []
+    rest: list[Candidate] = []
     ctx = get_context("forkserver")
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
                              initargs=setup) as pool:

@@ -7,9 +7,9 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFilter
 
 from . import images
+from .faces import FACE_MARGIN
+from .layout import BLURRED
 
-# dlib's boxes run from the brows to the chin: widen them so hair, ears and forehead go too.
-MARGIN = 0.4
 # The face is reduced to this many blocks across before smoothing: no identity survives that.
 BLOCKS = 6
 
@@ -18,11 +18,12 @@ _SAVE_AS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".t
 
 
 def blur_faces(image: Image.Image, boxes: list[tuple[int, int, int, int]]) -> Image.Image:
-    """A copy of `image` with each box (plus a margin) pixelated and smoothed."""
+    """A copy of `image` with each box (plus FACE_MARGIN, half as much again above it for the
+    forehead and hair) pixelated and smoothed."""
     out = image.copy()
     w, h = out.size
     for left, top, right, bottom in boxes:
-        mx, my = (right - left) * MARGIN, (bottom - top) * MARGIN
+        mx, my = (right - left) * FACE_MARGIN, (bottom - top) * FACE_MARGIN
         whole = (int(left - mx), int(top - my * 1.5), int(right + mx), int(bottom + my))
         area = (max(0, whole[0]), max(0, whole[1]), min(w, whole[2]), min(h, whole[3]))
         if area[2] <= area[0] or area[3] <= area[1]:
@@ -52,6 +53,11 @@ def _feathered(width: int, height: int) -> Image.Image:
 def output_name(rel: str) -> str:
     """Blurred copies keep the name when Pillow can write the format, else become JPEG."""
     return rel if Path(rel).suffix.lower() in _SAVE_AS else rel + ".jpg"
+
+
+def blurred_rel(rel: str) -> str:
+    """Where the blurred copy of the photo `rel` lives, relative to OUT."""
+    return f"{BLURRED}/{output_name(rel)}"
 
 
 def write_blurred(data: bytes, boxes: list[tuple[int, int, int, int]], rel: str,

@@ -21,11 +21,16 @@ million faces).
 from __future__ import annotations
 
 import heapq
+import logging
+import time
 from dataclasses import dataclass
 
 import numpy as np
 
+from .groups import GroupStats, pair_rms, to_centre
 from .neighbours import Neighbours, graph, near_groups
+
+log = logging.getLogger(__name__)
 
 # scipy and scikit-learn are imported where they are used: together they take about two
 # seconds to import, which a re-run with no new faces (that only needs person_cohesion) skips.
@@ -71,15 +76,26 @@ def cluster_faces(embeddings: np.ndarray, groups: np.ndarray,
         raise ValueError(f"unknown clustering method {settings.method!r}")
     if settings.search not in ("auto", "exact", "approximate"):
         raise ValueError(f"unknown neighbour search {settings.search!r}")
+    started = time.perf_counter()
+    approximate = _approximate(settings.search, len(x), len(x))
+    labels = _cluster(x, groups, settings, approximate)
+    log.info("clustered %d faces into %d groups (%s, %s search) in %.2f s", len(x),
+             labels.max(initial=-1) + 1, settings.method,
+             "approximate" if approximate else "exact", time.perf_counter() - started)
+    return labels
+
+
+def _cluster(x: np.ndarray, groups: np.ndarray, settings: ClusterSettings,
+             approximate: bool) -> np.ndarray:
     reach = max(settings.eps, settings.merge_distance, settings.attach_distance)
-    index = Neighbours(x, _approximate(settings.search, len(x), len(x)))
+    index = Neighbours(x, approximate)
     edges = graph(index, x, settings.neighbours, reach)
     labels = _dbscan(x, groups, edges, settings.eps, settings.min_samples)
     if settings.method == "dbscan":
         return _relabel(labels)
     # Average linkage never builds a group whose faces are on average further apart than its
     # cut; a DBSCAN core that is has chained, and its faces go back to the merging one by one.
-    labels[_pair_rms(x, labels)[np.maximum(labels, 0)] > settings.merge_distance] = -1
+    labels[pair_rms(x, labels)[np.maximum(labels, 0)] > settings.merge_distance] = -1
     loose = labels < 0
     labels[loose] = labels.max(initial=-1) + 1 + np.arange(int(loose.sum()))
     units = np.unique(labels, return_inverse=True)[1].ravel()
@@ -109,7 +125,7 @@ def assign_to_people(known: np.ndarray, known_labels: np.ndarray, new: np.ndarra
     if not len(new) or not keep.any():
         return out
     people, idx = np.unique(known_labels[keep], return_inverse=True)
-    stats = _Stats(np.asarray(known, dtype=np.float64)[keep], idx.ravel())
+    stats = GroupStats(np.asarray(known, dtype=np.float64)[keep], idx.ravel())
     limit = settings.attach_distance if settings.attach_size > 0 else settings.merge_distance
     photo = np.unique(new_groups, return_inverse=True)[1].ravel()
     # Candidates: each face's k people nearest by RMS distance. RMS^2 from a face to a group
@@ -118,10 +134,7 @@ def assign_to_people(known: np.ndarray, known_labels: np.ndarray, new: np.ndarra
     # them without weighing every face against every person. With k at least the faces of
     # the photo, the best matching of a photo's faces to people uses only candidates.
     k = max(settings.neighbours, int(np.bincount(photo).max()))
-    centres = stats.centres
-    spread = np.sqrt(np.maximum(stats.sq / stats.count - np.einsum("ij,ij->i", centres,
-                                                                   centres), 0))
-    search = Neighbours(np.c_[centres, spread],
+    search = Neighbours(np.c_[stats.centres, np.sqrt(stats.spread())],
                         _approximate(settings.search, len(new), len(people)))
     found = search.of_points(np.c_[new, np.zeros(len(new))], k)
     face, person = np.repeat(np.arange(len(new)), found.shape[1]), found.ravel()
@@ -172,74 +185,18 @@ def person_cohesion(embeddings: np.ndarray, labels: np.ndarray,
     if not len(people):
         return {}
     idx = idx.ravel()
-    stats = _Stats(x[keep], idx)
-    to_centre = np.linalg.norm(x[keep] - stats.centres[idx], axis=1)
-    mean = np.bincount(idx, weights=to_centre) / stats.count
+    stats = GroupStats(x[keep], idx)
+    distance = np.linalg.norm(x[keep] - stats.centres[idx], axis=1)
+    mean = np.bincount(idx, weights=distance) / stats.count
     largest = np.zeros(len(people))
-    np.maximum.at(largest, idx, to_centre)
-    rms = _pair_rms(x[keep], idx)
+    np.maximum.at(largest, idx, distance)
+    rms = stats.pair_rms()
     limit = settings.attach_distance
     return {int(p): {"faces": int(stats.count[i]), "mean_distance": float(mean[i]),
                      "max_distance": float(largest[i]), "pair_rms": float(rms[i]),
                      "cohesion": float(1 - mean[i]),
                      "doubtful": bool(rms[i] > limit or largest[i] > limit)}
             for i, p in enumerate(people)}
-
-
-class _Stats:
-    """Count, sum and sum of squared norms per group: enough for exact RMS distances."""
-
-    def __init__(self, x: np.ndarray, idx: np.ndarray, size: int | None = None):
-        size = int(idx.max(initial=-1)) + 1 if size is None else size
-        self.count = np.bincount(idx, minlength=size).astype(np.float64)
-        import scipy.sparse as sp
-
-        onehot = sp.csr_matrix((np.ones(len(idx)), (idx, np.arange(len(idx)))),
-                               shape=(size, len(idx)))
-        self.sums = np.asarray(onehot @ x)
-        self.sq = np.bincount(idx, weights=np.einsum("ij,ij->i", x, x), minlength=size)
-
-    @property
-    def centres(self) -> np.ndarray:
-        return self.sums / np.maximum(self.count, 1)[:, None]
-
-    def rms(self, a, b: np.ndarray) -> np.ndarray:
-        """RMS distance between faces of groups a and b, from mean |x - y|^2 =
-        sq_a/n_a + sq_b/n_b - 2 s_a.s_b/(n_a n_b): O(d) per pair, however large the groups.
-        `a` is an array like b, or one group (the merging's inner loop: against each of b)."""
-        if np.ndim(a) == 0:
-            cross = self.sums[b] @ self.sums[a]
-        elif len(a) <= 65536:
-            cross = np.einsum("ij,ij->i", self.sums[a], self.sums[b])
-        else:  # chunked: all at once is 2 GB at 100k faces
-            cross = np.concatenate([
-                np.einsum("ij,ij->i", self.sums[a[i:i + 65536]], self.sums[b[i:i + 65536]])
-                for i in range(0, len(a), 65536)])
-        na, nb = self.count[a], self.count[b]
-        return np.sqrt(np.maximum(self.sq[a] / na + self.sq[b] / nb - 2 * cross / (na * nb), 0))
-
-    def rms_pairs(self, y: np.ndarray, rows: np.ndarray, groups: np.ndarray) -> np.ndarray:
-        """RMS distances from faces y[rows] to groups `groups`, pair by pair, in chunks."""
-        out = np.empty(len(rows))
-        for i in range(0, len(rows), 65536):
-            yr, g = y[rows[i:i + 65536]], groups[i:i + 65536]
-            d2 = (np.einsum("ij,ij->i", yr, yr) + self.sq[g] / self.count[g]
-                  - 2 * np.einsum("ij,ij->i", yr, self.sums[g]) / self.count[g])
-            out[i:i + 65536] = np.sqrt(np.maximum(d2, 0))
-        return out
-
-    def merge(self, x: int, y: int) -> None:
-        for a in (self.count, self.sums, self.sq):
-            a[x] += a[y]
-
-
-def _pair_rms(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Per label >= 0, RMS distance between two distinct faces (0 for a single face)."""
-    idx = np.where(labels >= 0, labels, 0)
-    stats = _Stats(x[labels >= 0], idx[labels >= 0], int(idx.max(initial=0)) + 1)
-    n = np.maximum(stats.count, 1)
-    spread = np.maximum(stats.sq / n - np.einsum("ij,ij->i", stats.centres, stats.centres), 0)
-    return np.sqrt(2 * spread * n / np.maximum(n - 1, 1))
 
 
 def _approximate(search: str, queries: int, rows: int) -> bool:
@@ -268,9 +225,8 @@ def _dbscan(x: np.ndarray, groups: np.ndarray, edges, eps: float, min_samples: i
     member = labels >= 0
     if not member.any():
         return labels
-    centres = _Stats(x[member], labels[member]).centres
     off = np.full(n, np.inf)
-    off[member] = np.linalg.norm(x[member] - centres[labels[member]], axis=1)
+    off[member] = to_centre(x[member], labels[member])
     order = np.lexsort((np.arange(n), off, groups, labels))
     lab, grp = labels[order], groups[order]
     repeat = np.r_[False, (lab[1:] == lab[:-1]) & (grp[1:] == grp[:-1])] & (lab >= 0)
@@ -291,7 +247,7 @@ def _merge(x, units, groups, edges, index: Neighbours, limit: float, k: int,
     pairs = np.c_[units[r], units[c]]
     changed = None  # first round: every group of several faces
     while True:
-        stats = _Stats(x, units)
+        stats = GroupStats(x, units)
         queries = np.flatnonzero(stats.count > 1) if changed is None else changed
         near = near_groups(index, x, units, stats.centres, stats.count, queries, k, limit)
         merged = _agglomerate(stats, units, groups, np.r_[pairs, near], limit, small)
@@ -305,7 +261,7 @@ def _merge(x, units, groups, edges, index: Neighbours, limit: float, k: int,
         pairs = np.c_[units[r[touch]], units[c[touch]]]
 
 
-def _agglomerate(stats: _Stats, units, groups, pairs, limit: float, small: int | None):
+def _agglomerate(stats: GroupStats, units, groups, pairs, limit: float, small: int | None):
     # Cost grows with the candidate pairs (~ n * neighbours) and, per merge, with how many
     # groups neighbour the merged one: each distance is O(d) from the groups' sums.
     # Only candidate pairs within `limit` are kept: the mean squared distance from a merged

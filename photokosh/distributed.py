@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from .analyze import Analysis, Job, analyze_file
+from .analyze import Analysis, analyze_file
 from .errors import PhotokoshError
 from .faces import Embedder
+from .scan import Candidate
 
 # Photos per task. A 12 MP photo costs about 0.3-1 core-seconds while Dask spends about a
 # millisecond per task, so even small batches keep scheduling overhead far below 5%; small
@@ -22,7 +23,7 @@ BATCH = 8
 _models: dict[str, Embedder] = {}
 
 
-def _analyze_batch(jobs: list[Job], embedder: Embedder, known: frozenset[str],
+def _analyze_batch(jobs: list[Candidate], embedder: Embedder, known: frozenset[str],
                    thumb_size: int | None = None) -> list[Analysis]:
     # One embedder (and so one set of loaded models) per worker process and settings: tasks
     # arrive with a freshly unpickled embedder whose models are not loaded yet.
@@ -30,7 +31,7 @@ def _analyze_batch(jobs: list[Job], embedder: Embedder, known: frozenset[str],
     return [analyze_file(job, kept, known, thumb_size) for job in jobs]
 
 
-def analyze_on_cluster(jobs: list[Job], embedder: Embedder, known: frozenset[str],
+def analyze_on_cluster(jobs: list[Candidate], embedder: Embedder, known: frozenset[str],
                        scheduler: str, batch: int = BATCH,
                        thumb_size: int | None = None) -> Iterator[Analysis]:
     """Yield one Analysis per job as the cluster finishes them (in completion order)."""

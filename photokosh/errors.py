@@ -27,6 +27,15 @@ class UnknownPerson(PhotokoshError):
     """A person id or name given on the command line does not exist in the state."""
 
 
+class OptionError(PhotokoshError, ValueError):
+    """A setting photokosh cannot run with (SortOptions): the message names it and what it
+    may be."""
+
+
+class ModelMissing(PhotokoshError):
+    """The face model's files (the face_recognition_models package) are not installed."""
+
+
 # Reasons shared by more than one stage: each says what is wrong and what to do.
 NOT_REGULAR = "not a regular file (a device, socket or pipe); move it out of the photo folder"
 VANISHED = "the file disappeared before it could be read; nothing to do unless it should be there"

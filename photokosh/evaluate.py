@@ -17,9 +17,11 @@ import numpy as np
 from .analyze import default_workers
 from .errors import PhotokoshError
 from .faces import Embedder
-from .lock import run_lock
+from .layout import default_output, state_db
+from .records import StoredFace
 from .scan import scan
-from .state import State, StoredFace
+from .state import open_state
+from .sync import update_analyses
 
 # A multi-person photo's names go to its faces by nearest prototype; beyond this distance a
 # face is left unlabelled rather than guessed (dlib's same-person threshold).
@@ -44,8 +46,8 @@ def load_labels(root: Path, labels_file: Path | None = None) -> dict[str, list[s
 
 def default_cache(root: Path) -> Path:
     """Use the state of a `photokosh sort` of the same folder when there is one."""
-    sorted_state = root.with_name(f"{root.name}-sorted")
-    if (sorted_state / ".photokosh" / "state.db").exists():
+    sorted_state = default_output(root)
+    if state_db(sorted_state).exists():
         return sorted_state
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     digest = hashlib.blake2b(str(root).encode("utf-8", "surrogateescape"),
@@ -58,24 +60,19 @@ def labelled_faces(root: Path, labels: dict[str, list[str]], embedder: Embedder,
                    progress=None) -> tuple[list[StoredFace], dict[int, str], dict[str, str]]:
     """Analyse `root` (reusing the cache) and return (every face, face id -> true name,
     hash -> photo) for the photos in `labels`."""
-    from .pipeline import update_analyses
-
     root = Path(root).resolve()
     cache = Path(cache) if cache else default_cache(root)
     cache.mkdir(parents=True, exist_ok=True)
     notify = progress or (lambda *a: None)
-    with run_lock(cache):
-        state = State(cache)
-        try:
-            run = state.begin_run(0.0)
-            update_analyses(root, state, embedder, workers or default_workers(), run, notify,
-                            exclude=[cache] if root in cache.parents else [])
-            faces = state.current_faces(embedder.key)
-            rows = state.photo_rows()
-            sizes = state.analysed(embedder.key)
-        finally:
-            state.close()
-    photo_of = {row[2]: rel for rel, row in sorted(rows.items()) if row[2] and rel in labels}
+    with open_state(cache, create=True) as state:
+        run = state.begin_run(0.0)
+        update_analyses(root, state, embedder, workers or default_workers(), run, notify,
+                        exclude=[cache] if root in cache.parents else [])
+        faces = state.current_faces(embedder.key)
+        rows = state.photo_rows()
+        sizes = state.analysed(embedder.key)
+    photo_of = {row.hash: rel for rel, row in sorted(rows.items())
+                if row.hash and rel in labels}
     faces = [f for f in faces if f.hash in photo_of and f.embedding is not None]
     by_photo: dict[str, list[StoredFace]] = defaultdict(list)
     for face in faces:
@@ -84,8 +81,8 @@ def labelled_faces(root: Path, labels: dict[str, list[str]], embedder: Embedder,
     for hash_, members in by_photo.items():  # one name: the face nearest the centre
         names = labels[photo_of[hash_]]
         if len(names) == 1:
-            w, h = sizes[hash_][:2]
-            truth[_central(members, w, h).id] = names[0]
+            size = sizes[hash_]
+            truth[_central(members, size.width, size.height).id] = names[0]
     prototypes = _prototypes(faces, truth)
     for hash_, members in by_photo.items():  # several names: matched to faces by prototype
         names = labels[photo_of[hash_]]

@@ -15,9 +15,12 @@ from typing import Protocol
 import numpy as np
 from PIL import Image
 
+from .errors import ModelMissing
 from .images import Decoded
 
-EMBEDDING_SIZE = 128
+# dlib's boxes run from the brows to the chin: hair, ears and chin lie within this share of
+# the box's side beyond each edge. Thumbnails show that much around a face, blurring hides it.
+FACE_MARGIN = 0.45
 # Smallest face box (px) dlib's detectors find reliably without upsampling: measured ~70 px
 # for the HOG detector (its scanning window is 80 x 80), so faces are brought to 80 px.
 DETECTABLE_FACE = 80
@@ -69,7 +72,8 @@ def model_dir() -> Path:
     """Folder of face_recognition_models' weight files, found without importing the package."""
     spec = importlib.util.find_spec("face_recognition_models")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("face_recognition_models is not installed: run `uv sync`")
+        raise ModelMissing("the face model is missing (the face_recognition_models package "
+                           "is not installed): install photokosh again, or run `uv sync`")
     return Path(list(spec.submodule_search_locations)[0]) / "models"
 
 

@@ -5,19 +5,21 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from .state import STATE_DIR, make_private_dir
-
-TMP_DIR = f"{STATE_DIR}/tmp"
+from .layout import tmp_dir
 
 
 class Occupied(Exception):
     """The destination exists and photokosh did not create it."""
 
 
-def tmp_dir(out: Path) -> Path:
-    return Path(out) / TMP_DIR
+def make_private_dir(path: Path) -> None:
+    """Folders holding biometric data are the owner's only (0700)."""
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, 0o700)
 
 
 def clean_tmp(out: Path) -> int:
@@ -92,27 +94,38 @@ def place(source: Path, dest: Path, out: Path, how: str, copy_of: Path | None = 
             raise Occupied(str(dest)) from exc
         except OSError:
             pass  # another device or no hard links: fall back to a copy
-    tmp = new_tmp(out)
-    try:
+    with staged(out, dest) as tmp:
         shutil.copyfile(source, tmp)  # sendfile where the kernel has it
         shutil.copystat(source, tmp)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    publish(tmp, dest)
 
 
-def replace_atomically(out: Path, dest: Path, text: str) -> None:
-    """Write one of photokosh's own files (report.json, index.html) in full under
-    OUT/.photokosh/tmp, then rename it over `dest`: a reader sees the old file or the new one,
-    and what a killed run leaves behind is removed by the next run."""
+@contextmanager
+def staged(out: Path, dest: Path, *, replace: bool = False,
+           mode: int | None = None) -> Iterator[Path]:
+    """A temporary file under OUT/.photokosh/tmp for the caller to fill; when the block ends,
+    the complete file appears at `dest` in one step, so no reader ever sees half a file.
+    `replace`: over whatever `dest` is (photokosh's own report, page, thumbnails); otherwise
+    never over anything (publish: Occupied). `mode`: its permissions. If the block fails,
+    the temporary file goes; one a killed run leaves is removed by the next run."""
     tmp = new_tmp(out, dest.suffix)
     try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, dest)
+        yield tmp
+        if mode is not None:
+            os.chmod(tmp, mode)
+        if replace:
+            os.replace(tmp, dest)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    if not replace:
+        publish(tmp, dest)
+
+
+def write_atomically(out: Path, dest: Path, data: bytes | str, *, replace: bool = True,
+                     mode: int | None = None) -> None:
+    """Write `data` (text as UTF-8) to `dest` in full or not at all (see staged)."""
+    with staged(out, dest, replace=replace, mode=mode) as tmp:
+        tmp.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
 
 
 def fingerprint(path: Path, follow: bool = False) -> tuple[int, int, int] | None:

@@ -7,12 +7,17 @@ earlier faces that belonged to nobody, and each resulting group becomes a new pe
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .state import StoredFace
+from .cluster import DEFAULT_SETTINGS, assign_to_people, cluster_faces
+from .groups import GroupStats
+from .records import StoredFace
+
+log = logging.getLogger(__name__)
 
 # A reference photo names a person when the person's centre lies this close to it: tighter
 # than the same-person threshold (0.6) because a wrong name is worse than no name.
@@ -29,11 +34,17 @@ class Identities:
 def identify(faces: list[StoredFace], photos_per_hash: dict[str, int],
              settings=None, min_photos: int = 1) -> Identities:
     """Decide who every face without a person is. Faces with a person are left alone."""
-    # Imported here: clustering pulls in scikit-learn, which a re-run with nothing new skips.
-    from .cluster import DEFAULT_SETTINGS, assign_to_people, cluster_faces
-
-    settings = settings or DEFAULT_SETTINGS
     usable = [f for f in faces if not f.forgotten and f.embedding is not None]
+    result = _decide(usable, photos_per_hash, settings or DEFAULT_SETTINGS, min_photos)
+    log.info("%d faces, %d without a person: %d joined a person, %d make %d new people, "
+             "%d belong to nobody", len(usable), sum(not f.person for f in usable),
+             len(result.joined), sum(map(len, result.new_people)), len(result.new_people),
+             len(result.unassigned))
+    return result
+
+
+def _decide(usable: list[StoredFace], photos_per_hash: dict[str, int], settings,
+            min_photos: int) -> Identities:
     known = [f for f in usable if f.person]
     fresh = [f for f in usable if not f.person]
     result = Identities()
@@ -42,7 +53,7 @@ def identify(faces: list[StoredFace], photos_per_hash: dict[str, int],
     group_of = {h: i for i, h in enumerate(sorted({f.hash for f in usable}))}
     if known:
         taken = {(f.hash, f.person) for f in known}  # cannot-link with faces already placed
-        modes, owner = _modes(known, group_of, settings, cluster_faces)
+        modes, owner = _modes(known, group_of, settings)
         labels = assign_to_people(
             np.stack([f.embedding for f in known]),
             modes,
@@ -84,8 +95,8 @@ def identify(faces: list[StoredFace], photos_per_hash: dict[str, int],
     return result
 
 
-def _modes(known: list[StoredFace], group_of: dict[str, int], settings,
-           cluster_faces) -> tuple[np.ndarray, list[str]]:
+def _modes(known: list[StoredFace], group_of: dict[str, int],
+           settings) -> tuple[np.ndarray, list[str]]:
     """Label the faces of existing people for matching: one label per person, except that a
     person whose faces are not one tight group (two people merged by the user, or one person
     over decades) gets one label per sub-group, so that a new face close to either part
@@ -98,10 +109,10 @@ def _modes(known: list[StoredFace], group_of: dict[str, int], settings,
     for person in sorted(by_person):
         rows = by_person[person]
         embs = np.stack([known[i].embedding for i in rows]).astype(np.float64)
-        # RMS distance over all pairs, in closed form: 2 * (mean |x|^2 - |mean x|^2)
-        spread = 2.0 * ((embs**2).sum(axis=1).mean() - (embs.mean(axis=0) ** 2).sum())
+        # RMS distance over all ordered pairs (a face with itself included): 2 * spread
+        spread = GroupStats(embs, np.zeros(len(rows), dtype=np.int64)).spread()[0]
         parts = np.zeros(len(rows), dtype=np.int64)
-        if len(rows) > 1 and np.sqrt(max(spread, 0.0)) > settings.merge_distance:
+        if len(rows) > 1 and np.sqrt(2 * spread) > settings.merge_distance:
             parts = cluster_faces(embs, np.array([group_of[known[i].hash] for i in rows]),
                                   settings)
             parts = np.unique(parts, return_inverse=True)[1].ravel()

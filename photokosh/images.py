@@ -196,35 +196,3 @@ def _decode_reason(exc: Exception) -> str:
     if "truncated" in text:
         return "truncated file (the end is missing): probably an interrupted copy; copy it again"
     return f"damaged image data ({text}); copy it again from a good source"
-
-
-# -- face thumbnails ---------------------------------------------------------------------------
-# dlib's boxes run from the brows to the chin: this much of the box's side is added on every
-# side, so hair and chin are in the picture and the face sits in the middle.
-THUMB_MARGIN = 0.45
-THUMB_QUALITY = 82
-
-
-def thumb_side(box, width: int, height: int) -> int:
-    """Side, in displayed full-size pixels, of the square a face's thumbnail shows."""
-    left, top, right, bottom = box
-    side = max(right - left, bottom - top) * (1 + 2 * THUMB_MARGIN)
-    return max(1, min(int(side), width, height))
-
-
-def face_thumbnail(image: Image.Image, scale: float, box, width: int, height: int,
-                   size: int) -> bytes:
-    """A `size` x `size` JPEG of the face at `box` (displayed full-size pixels of a photo of
-    `width` x `height`), cut from `image`, that photo decoded upright at `scale`. The square
-    around the face is moved, not padded, to stay inside the photo."""
-    left, top, right, bottom = box
-    side = thumb_side(box, width, height)
-    cx, cy = (left + right) / 2, (top + bottom) / 2
-    x0 = int(min(max(cx - side / 2, 0), width - side))
-    y0 = int(min(max(cy - side / 2, 0), height - side))
-    area = (x0, y0, x0 + side, y0 + side)
-    crop = image.crop(tuple(round(v * scale) for v in area))
-    crop = crop.resize((size, size), Image.Resampling.LANCZOS)
-    out = io.BytesIO()
-    crop.save(out, format="JPEG", quality=THUMB_QUALITY, optimize=True)
-    return out.getvalue()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .analyze import Job, analyze
+from .analyze import analyze
 from .faces import Embedder
 from .identify import match_known
 from .names import clean_name, folder_name
@@ -32,11 +32,11 @@ def load_references(known_dir: Path, state: State, embedder: Embedder,
             errors.append((f"known/{c.rel}", "reference photos go in a folder named after "
                                              "the person: DIR/<name>/photo.jpg"))
             continue
-        jobs.append(Job(c.rel, c.path, c.size, c.mtime_ns))
+        jobs.append(c)
     analysed = frozenset(state.analysed(key))
     hashes: dict[str, list[str]] = defaultdict(list)
     with state.transaction():
-        state.db.execute("DELETE FROM refs")
+        state.clear_references()
         for result in analyze(jobs, embedder, known=analysed, workers=workers):
             name = clean_name(result.job.rel.split("/")[0])
             if result.error or not result.hash:
@@ -45,7 +45,7 @@ def load_references(known_dir: Path, state: State, embedder: Embedder,
             if not result.cached:
                 state.put_analysis(result.hash, key, result.width, result.height,
                                    result.faces or [], None)
-            state.db.execute("INSERT OR IGNORE INTO refs VALUES (?, ?)", (name, result.hash))
+            state.add_reference(name, result.hash)
             hashes[name].append(result.hash)
     references: dict[str, list[np.ndarray]] = defaultdict(list)
     for name, name_hashes in hashes.items():
@@ -67,8 +67,9 @@ def name_people(state: State, key: str, references: dict[str, np.ndarray]) -> di
     """Name the people nobody named yet whose faces match a reference. Returns id -> name."""
     if not references:
         return {}
-    taken = {p["name"] for p in state.people() if p["name"]}
-    unnamed = {p["id"] for p in state.people() if not p["name"]}
+    people = state.people()
+    taken = {p.name for p in people if p.name}
+    unnamed = {p.id for p in people if not p.name}
     embeddings: dict[str, list[np.ndarray]] = defaultdict(list)
     for face in state.current_faces(key):
         if face.person in unnamed and face.embedding is not None:

@@ -26,6 +26,7 @@ STATE_DB = "state.db"
 LOCK = "lock"
 TMP = "tmp"
 THUMBS = "thumbs"
+THUMBS_PATH = f"{STATE_DIR}/{THUMBS}"  # as the review page links to them, relative to OUT
 
 REPORT = "report.json"
 PAGE = "index.html"

@@ -10,15 +10,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import LockedError
-from .state import make_private_dir, state_dir
+from .fsutil import make_private_dir
+from .layout import lock_file, state_dir
 
 
 @contextmanager
 def run_lock(out: Path) -> Iterator[None]:
-    folder = state_dir(out)
-    make_private_dir(folder)
-    path = folder / "lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    make_private_dir(state_dir(out))
+    fd = os.open(lock_file(out), os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

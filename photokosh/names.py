@@ -5,12 +5,11 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from .layout import PERSON_ID, RESERVED
+
 MAX_NAME_BYTES = 120
 _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
                      *(f"LPT{i}" for i in range(1, 10))}
-# Names photokosh itself uses at the top of OUT.
-RESERVED_FOLDERS = {"unknown", "no_faces", "blurred", "index.html", "report.json"}
-_PERSON_ID = re.compile(r"person_\d+", re.IGNORECASE)
 
 
 def clean_name(name: str) -> str:
@@ -36,7 +35,7 @@ def folder_name(name: str) -> str | None:
     stem, dot, rest = name.partition(".")
     if stem.strip().upper() in _WINDOWS_RESERVED:  # CON, and CON.txt too, are devices
         name = f"{stem}_{dot}{rest}"
-    if name.lower() in RESERVED_FOLDERS or _PERSON_ID.fullmatch(name):
+    if name.lower() in RESERVED or PERSON_ID.fullmatch(name):  # photokosh's own names
         name = f"{name} (named)"
     return name
 

@@ -7,6 +7,7 @@ photokosh did not create is never touched: a layout entry that would land on it 
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -15,11 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import blur, fsutil, images
-from .state import Output, State
+from .catalog import Catalog
+from .layout import BLURRED, NO_FACES, UNKNOWN
+from .records import Output
+from .state import State
 
-UNKNOWN = "unknown"
-NO_FACES = "no_faces"
-BLURRED = "blurred"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -49,6 +51,25 @@ class Changes:
     conflicts: list[tuple[str, str]] = field(default_factory=list)  # (out rel, reason)
 
 
+def placements(catalog: Catalog) -> list[Placed]:
+    """Where each photo goes: the folder of everyone in it, else unknown/ if any face was
+    found in it (a forgotten person's too: their photos are not photos without faces), else
+    no_faces/."""
+    folder = {p.id: p.folder for p in catalog.people}
+    placed = []
+    for photo in catalog.photos:
+        people = sorted({folder[f.person] for f in photo.faces
+                         if f.person and not f.forgotten and f.person in folder})
+        if people:
+            where = people
+        elif photo.faces:
+            where = [UNKNOWN]
+        else:
+            where = [NO_FACES]
+        placed.append(Placed(photo.rel, photo.hash, where, [f.box for f in photo.faces]))
+    return placed
+
+
 def layout(photos: list[Placed], blurred: bool) -> dict[str, Target]:
     """out rel -> what belongs there."""
     wanted: dict[str, Target] = {}
@@ -56,8 +77,7 @@ def layout(photos: list[Placed], blurred: bool) -> dict[str, Target]:
         for folder in photo.folders:
             wanted[f"{folder}/{photo.rel}"] = Target(photo.rel, "photo", photo.hash)
         if blurred:
-            wanted[f"{BLURRED}/{blur.output_name(photo.rel)}"] = Target(photo.rel, "blur",
-                                                                        photo.hash)
+            wanted[blur.blurred_rel(photo.rel)] = Target(photo.rel, "blur", photo.hash)
     return wanted
 
 
@@ -98,6 +118,15 @@ def plan(wanted: dict[str, Target], recorded: dict[str, Output], out: Path,
             changes.add[rel] = target
     moved = set(changes.move.values())
     changes.remove = sorted(r for group in spare.values() for r in group if r not in moved)
+    log.info("OUT: %d files to add, %d to move, %d to remove, %d kept; %d in the way",
+             len(changes.add), len(changes.move), len(changes.remove),
+             len(wanted) - len(changes.add) - len(changes.move) - len(changes.conflicts),
+             len(changes.conflicts))
+    for rel, _ in changes.conflicts:
+        log.info("not written, a file photokosh did not create is in the way: %s", rel)
+    if changes.forget:
+        log.debug("%d files photokosh made were changed or removed by the user: no longer "
+                  "its own", len(changes.forget))
     return changes
 
 
@@ -148,6 +177,9 @@ def apply(changes: Changes, *, state: State, source: Path, out: Path, link: str,
             state.drop_outputs(rel for (rel, _), error in zip(items, results, strict=True) if error)
         if progress:
             progress(len(items))
+    log.info("OUT: removed %d files, moved %d, added %d; %d of these could not be written",
+             len(changes.remove), len(changes.move), len(changes.add),
+             len(failures) - len(changes.conflicts))
     return failures
 
 
@@ -189,14 +221,8 @@ def _write(rel: str, target: Target, source: Path, out: Path, link: str,
         else:
             data = images.read_bytes(source / target.source)
             fsutil.private_parents(dest, out / BLURRED)  # no face, but still private
-            tmp = fsutil.new_tmp(out, Path(rel).suffix)
-            try:
+            with fsutil.staged(out, dest, mode=0o600) as tmp:
                 blur.write_blurred(data, boxes.get(target.hash, []), target.source, tmp)
-                tmp.chmod(0o600)
-            except BaseException:
-                tmp.unlink(missing_ok=True)
-                raise
-            fsutil.publish(tmp, dest)
     except fsutil.Occupied:
         return "a file photokosh did not create is in the way; it was left untouched"
     except images.UnreadablePhoto as exc:

@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import thumbs
+from .catalog import load_catalog
 from .errors import PhotokoshError, UnknownPerson
-from .lock import run_lock
 from .names import clean_name, folder_name
-from .pipeline import SortResult, load_catalog, refresh_output
-from .state import State
+from .pipeline import SortResult, refresh_output
+from .state import State, open_state
 
 
 def list_people(out: Path) -> list[dict]:
@@ -27,7 +27,7 @@ def name_person(out: Path, person: str, name: str) -> SortResult:
     if folder_name(display) is None:
         raise PhotokoshError(f"{name!r} has no characters usable in a folder name: "
                              "choose another name")
-    with _state(out) as state:
+    with open_state(out) as state:
         pid = _resolve(state, person)
         with state.transaction():
             state.set_name(pid, display)
@@ -36,19 +36,17 @@ def name_person(out: Path, person: str, name: str) -> SortResult:
 
 def merge_people(out: Path, source: str, target: str, force: bool = False) -> SortResult:
     """Make `source` part of `target` (who keeps their id and name), for good."""
-    with _state(out) as state:
+    with open_state(out) as state:
         src, dst = _resolve(state, source), _resolve(state, target)
         if src == dst:
             raise PhotokoshError(f"{source} and {target} are the same person already")
-        together = state.db.execute(
-            "SELECT COUNT(*) FROM (SELECT hash FROM faces WHERE person=? INTERSECT "
-            "SELECT hash FROM faces WHERE person=?)", (src, dst)).fetchone()[0]
+        together = state.shared_photos(src, dst)
         if together and not force:
             raise PhotokoshError(
                 f"{src} and {dst} appear side by side in {together} photo(s), so they look like "
                 "two people; add --force to merge them anyway")
         with state.transaction():
-            names = {p["id"]: p["name"] for p in state.people()}
+            names = {p.id: p.name for p in state.people()}
             if not names.get(dst) and names.get(src):
                 state.set_name(dst, names[src])
             state.merge(src, dst)
@@ -58,7 +56,7 @@ def merge_people(out: Path, source: str, target: str, force: bool = False) -> So
 def forget_person(out: Path, person: str) -> SortResult:
     """Erase a person: their embeddings, thumbnails and folder go, and the same photos never
     bring them back (the way to honour an erasure request)."""
-    with _state(out) as state:
+    with open_state(out) as state:
         pid = _resolve(state, person)
         with state.transaction():
             erased = state.forget(pid)
@@ -66,28 +64,13 @@ def forget_person(out: Path, person: str) -> SortResult:
     return refresh_output(out)
 
 
-class _state:
-    def __init__(self, out: Path):
-        self.out = Path(out)
-
-    def __enter__(self) -> State:
-        self.lock = run_lock(self.out)
-        self.lock.__enter__()
-        self.state = State(self.out, create=False)
-        return self.state
-
-    def __exit__(self, *exc):
-        self.state.close()
-        self.lock.__exit__(*exc)
-
-
 def _resolve(state: State, person: str) -> str:
     """A person by id (person_003, or just 3) or by exact name."""
     people = state.people()
     for p in people:
-        if p["id"] == person or (person.isdigit() and p["num"] == int(person)):
-            return p["id"]
-    named = [p["id"] for p in people if p["name"] and p["name"] == clean_name(person)]
+        if p.id == person or (person.isdigit() and p.num == int(person)):
+            return p.id
+    named = [p.id for p in people if p.name and p.name == clean_name(person)]
     if len(named) == 1:
         return named[0]
     raise UnknownPerson(f"no person {person!r} in this output folder: "

@@ -1,48 +1,53 @@
 """`sort_photos`: the whole run, stage after stage, resumable at any point.
 
-scan -> analyze (images + faces, cached by content) -> identify (cluster into people that keep
-their ids) -> organize (sync OUT) -> report. Every stage commits what it finished to the state,
-so a killed run loses nothing and the next run picks up where it stopped.
+sync (scan -> analyze, cached by content -> identify: people that keep their ids) -> known
+(names from reference photos) -> catalog (the read model) -> organize (sync OUT) -> report and
+review page. This module only orders the stages. Every stage commits what it finished to the
+state, so a killed run loses nothing and the next run picks up where it stopped.
 """
 
 from __future__ import annotations
 
 import time
-from collections import Counter, defaultdict
-from collections.abc import Callable
-from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field, replace
-from itertools import chain
+from contextlib import closing
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Literal, get_args
 
-import numpy as np
-
-from . import fsutil, organize, thumbs
-from .analyze import Job, analyze, default_workers, split_duplicates
-from .cluster import DEFAULT_SETTINGS, ClusterSettings, person_cohesion
-from .errors import PhotokoshError
+from . import fsutil, organize
+from .analyze import default_workers
+from .catalog import Catalog, last_run, read_catalog
+from .cluster import DEFAULT_SETTINGS, ClusterSettings
+from .errors import OptionError, PhotokoshError
 from .faces import DlibEmbedder, Embedder
-from .identify import identify
 from .known import load_references, name_people
-from .lock import run_lock
-from .names import unique_folders
-from .report import Catalog, FaceEntry, PersonEntry, PhotoEntry, build, write_json
+from .layout import default_output
+from .report import build, write_json
 from .review import publish_page
-from .scan import ScanResult, scan
-from .state import State
+from .state import State, open_state
+from .sync import Progress, assign_people, update_analyses
 
-Progress = Callable[[str, int, int], None]  # (stage, done so far, total)
+__all__ = ["SortOptions", "SortResult", "default_output", "refresh_output", "sort_photos"]
+
+
+Model = Literal["hog", "cnn"]  # dlib's detectors
+Link = Literal["copy", "hard", "sym"]  # how a photo is placed in a person folder
+EPS_RANGE = (0.1, 1.0)  # DBSCAN eps that can mean anything on dlib's embeddings
+MIN_FACE_FLOOR = 20  # px: smaller faces carry no identity for dlib's descriptor
+UPSAMPLE_RANGE = (0, 4)  # dlib upsamples by doubling: 4 is 256 times the pixels
 
 
 @dataclass
 class SortOptions:
-    model: str = "hog"
+    """The settings of a run. Values out of range raise OptionError on construction."""
+
+    model: Model = "hog"
     upsample: int | None = None  # None: chosen per photo from min_face
     min_face: int | None = None  # px; None: 1/40 of the photo's long side, at least 40
     eps: float = DEFAULT_SETTINGS.eps
     min_samples: int = DEFAULT_SETTINGS.min_samples
     min_photos: int = 1
-    link: str = "copy"  # copy | hard | sym
+    link: Link = "copy"
     blur: bool = False
     workers: int | None = None
     dry_run: bool = False
@@ -50,8 +55,37 @@ class SortOptions:
     scheduler: str | None = None  # a Dask scheduler's address: the face stage runs there
     page: bool = True  # write OUT/index.html, the review page
 
+    def __post_init__(self) -> None:
+        _choice("model", self.model, get_args(Model))
+        _choice("link", self.link, get_args(Link))
+        if isinstance(self.eps, bool) or not isinstance(self.eps, int | float) \
+                or not EPS_RANGE[0] <= self.eps <= EPS_RANGE[1]:
+            raise OptionError(f"eps must be a number from {EPS_RANGE[0]} to {EPS_RANGE[1]}, "
+                              f"not {self.eps!r}")
+        _whole("min_samples", self.min_samples, 1)
+        _whole("min_photos", self.min_photos, 1)
+        _whole("workers", self.workers, 1, optional=True)
+        _whole("min_face", self.min_face, MIN_FACE_FLOOR, optional=True)
+        _whole("upsample", self.upsample, *UPSAMPLE_RANGE, optional=True)
+
     def cluster_settings(self) -> ClusterSettings:
         return replace(DEFAULT_SETTINGS, eps=self.eps, min_samples=self.min_samples)
+
+
+def _choice(name: str, value, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise OptionError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+
+
+def _whole(name: str, value, low: int, high: int | None = None, *,
+           optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < low \
+            or (high is not None and value > high):
+        allowed = f"from {low} to {high}" if high is not None else f"of at least {low}"
+        raise OptionError(f"{name} must be a whole number {allowed}"
+                          + (" or None" if optional else "") + f", not {value!r}")
 
 
 @dataclass
@@ -59,13 +93,6 @@ class SortResult:
     report: dict
     catalog: Catalog
     changes: organize.Changes
-    failures: list[tuple[str, str]] = field(default_factory=list)
-
-
-def default_output(source: Path) -> Path:
-    """A sibling of the photo folder, never inside it."""
-    source = Path(source).resolve()
-    return source.with_name(f"{source.name}-sorted")
 
 
 def sort_photos(source: Path, out: Path | None = None, options: SortOptions | None = None, *,
@@ -86,19 +113,14 @@ def sort_photos(source: Path, out: Path | None = None, options: SortOptions | No
     workers = options.workers or default_workers()
     notify = progress or (lambda stage, done, total: None)
     if options.dry_run:
-        state = State.snapshot(out)
-        guard = nullcontext()
+        opened = closing(State.snapshot(out))
     else:
         out.mkdir(parents=True, exist_ok=True)
-        guard = run_lock(out)
-    with guard:
+        opened = open_state(out, create=True)
+    with opened as state:
         if not options.dry_run:
-            state = State(out)
             fsutil.clean_tmp(out)
-        try:
-            return _run(source, out, options, embedder, workers, state, notify, started)
-        finally:
-            state.close()
+        return _run(source, out, options, embedder, workers, state, notify, started)
 
 
 def _run(source, out, options, embedder, workers, state: State, notify, started) -> SortResult:
@@ -111,7 +133,7 @@ def _run(source, out, options, embedder, workers, state: State, notify, started)
                                 scheduler=options.scheduler,
                                 thumbs_to=out if keep_thumbs else None)
     notify("cluster", 0, 1)
-    _identify(state, embedder.key, options, run)
+    assign_people(state, embedder.key, options.cluster_settings(), options.min_photos, run)
     notify("cluster", 1, 1)
     scanned = inventory.scanned
     errors = list(scanned.errors)
@@ -123,57 +145,10 @@ def _run(source, out, options, embedder, workers, state: State, notify, started)
         "source": str(source), "key": embedder.key, "options": asdict(options), "run": run,
         "scan_errors": errors, "aliases": scanned.aliases, "ignored": scanned.ignored,
         "raw": scanned.raw})
-    catalog = _catalog(state, source, out, run)
+    catalog = read_catalog(state, source, out, run)
     catalog.reused = inventory.reused
     catalog.analysed = inventory.analysed
     return _finish(state, catalog, options, workers, run, started, notify)
-
-
-@dataclass
-class Inventory:
-    scanned: ScanResult
-    reused: int  # photos whose faces came from the state
-    analysed: int  # photos decoded and run through the face model
-
-
-def update_analyses(source: Path, state: State, embedder: Embedder, workers: int, run: int,
-                    notify: Progress, exclude: list[Path],
-                    scheduler: str | None = None, thumbs_to: Path | None = None) -> Inventory:
-    """Scan `source` and bring the state's photos and faces up to date: new and changed
-    photos are analysed, unchanged ones (same size and mtime) are not even read, and photos
-    gone from the source are dropped. With `thumbs_to` (an OUT folder), the analysis also
-    leaves each new face's thumbnail there."""
-    key = embedder.key
-    scanned = scan(source, exclude=exclude)
-    rows = state.photo_rows()
-    analysed = state.analysed(key)
-    jobs, reused = [], 0
-    for c in scanned.photos:
-        row = rows.get(c.rel)
-        if row and row[0] == c.size and row[1] == c.mtime_ns and row[2] in analysed:
-            reused += 1
-            continue
-        jobs.append(Job(c.rel, c.path, c.size, c.mtime_ns))
-    present = {c.rel for c in scanned.photos}
-    vanished = {rel: row for rel, row in rows.items() if rel not in present}
-    first_seen = {row[2]: row[4] for row in vanished.values() if row[2]}  # moved photos
-    unique, copies = split_duplicates(jobs)
-    size = thumbs.SIZE if thumbs_to else None
-    if scheduler:
-        from .distributed import analyze_on_cluster
-
-        results = analyze_on_cluster(unique, embedder, frozenset(analysed), scheduler,
-                                     thumb_size=size)
-    else:
-        results = analyze(unique, embedder, known=frozenset(analysed), workers=workers,
-                          thumb_size=size)
-    # copies last: their content's analysis is in the state by then
-    cached = _store(chain(results, copies), len(jobs), state, key, run, first_seen, notify,
-                    thumbs_to)
-    with state.transaction():
-        state.drop_photos(vanished)
-        state.prune()
-    return Inventory(scanned, reused + cached, len(jobs) - cached)
 
 
 def refresh_output(out: Path, *, progress: Progress | None = None,
@@ -183,42 +158,22 @@ def refresh_output(out: Path, *, progress: Progress | None = None,
     on or off (default: as the last run had it)."""
     started = time.time()
     out = Path(out).resolve()
-    with run_lock(out):
-        state = State(out, create=False)
-        try:
-            last = state.get_meta("last_run")
-            if last is None:
-                raise PhotokoshError(f"{out} has no finished run: run `photokosh sort` first")
-            options = SortOptions(**last["options"])
-            if page is not None:
-                options.page = page
-            catalog = _catalog(state, Path(last["source"]), out, last["run"])
-            catalog.reused = len(catalog.photos)
-            notify = progress or (lambda stage, done, total: None)
-            return _finish(state, catalog, options, options.workers or default_workers(),
-                           None, started, notify)
-        finally:
-            state.close()
-
-
-def load_catalog(out: Path) -> Catalog:
-    """What the last run found, from the state alone."""
-    out = Path(out).resolve()
-    state = State(out, create=False)
-    try:
-        last = state.get_meta("last_run")
-        if last is None:
-            raise PhotokoshError(f"{out} has no finished run: run `photokosh sort` first")
-        return _catalog(state, Path(last["source"]), out, last["run"])
-    finally:
-        state.close()
+    with open_state(out) as state:
+        last = last_run(state, out)
+        options = SortOptions(**last["options"])
+        if page is not None:
+            options.page = page
+        catalog = read_catalog(state, Path(last["source"]), out, last["run"])
+        catalog.reused = len(catalog.photos)
+        notify = progress or (lambda stage, done, total: None)
+        return _finish(state, catalog, options, options.workers or default_workers(),
+                       None, started, notify)
 
 
 def _finish(state: State, catalog: Catalog, options: SortOptions, workers: int, run,
             started: float, notify: Progress) -> SortResult:
     source, out = catalog.source, catalog.output
-    placed = _placements(catalog)
-    wanted = organize.layout(placed, options.blur)
+    wanted = organize.layout(organize.placements(catalog), options.blur)
     changes = organize.plan(wanted, state.outputs(), out, source)
     failures: list[tuple[str, str]] = []
     if not options.dry_run:
@@ -241,135 +196,6 @@ def _finish(state: State, catalog: Catalog, options: SortOptions, workers: int, 
         write_json(out, report)
         if options.page:
             publish_page(catalog, report, blurred=options.blur, workers=workers)
-    return SortResult(report, catalog, changes, failures)
+    return SortResult(report, catalog, changes)
 
-
-def _store(results, total: int, state: State, key, run, first_seen, notify,
-           thumbs_to: Path | None = None) -> int:
-    """Commit analysis results to the state in small batches as they arrive (and their
-    thumbnails to `thumbs_to`). Returns how many photos turned out to hold content analysed
-    before (moved or duplicated photos)."""
-    batch, last, cached = [], time.monotonic(), 0
-
-    def flush():
-        with state.transaction():
-            for r in batch:
-                j = r.job
-                if r.hash and not r.cached:
-                    state.put_analysis(r.hash, key, r.width, r.height, r.faces or [], r.error)
-                state.put_photo(j.rel, j.size, j.mtime_ns, r.hash,
-                                None if r.hash else r.error, first_seen.get(r.hash, run))
-        for r in batch if thumbs_to else ():
-            for face, data in zip(r.faces or [], r.thumbs or [], strict=False):
-                thumbs.save_cached(thumbs_to, r.hash, face.box, data)
-        batch.clear()
-
-    notify("faces", 0, total)
-    for n, result in enumerate(results, 1):
-        batch.append(result)
-        cached += result.cached
-        if len(batch) >= 64 or time.monotonic() - last > 2.0:
-            flush()
-            last = time.monotonic()
-        notify("faces", n, total)
-    flush()
-    return cached
-
-
-def _identify(state: State, key: str, options: SortOptions, run: int) -> None:
-    faces = state.current_faces(key)
-    per_hash = Counter(row[2] for row in state.photo_rows().values() if row[2])
-    found = identify(faces, per_hash, options.cluster_settings(), options.min_photos)
-    with state.transaction():
-        state.set_persons(found.joined.items())
-        number = state.next_person_number()
-        for members in found.new_people:
-            pid = state.add_person(number, run)
-            number += 1
-            state.set_persons((fid, pid) for fid in members)
-
-
-def _catalog(state: State, source: Path, out: Path, run: int | None) -> Catalog:
-    last = state.get_meta("last_run")
-    key = last["key"]
-    rows = state.photo_rows()
-    analysed = state.analysed(key)
-    faces_by_hash: dict[str, list] = defaultdict(list)
-    for face in state.current_faces(key):
-        faces_by_hash[face.hash].append(face)
-    photos = []
-    errors = [tuple(e) for e in last["scan_errors"]]
-    for rel in sorted(rows):
-        size, mtime, hash_, error, added = rows[rel]
-        info = analysed.get(hash_) if hash_ else None
-        if info is None or info[2]:
-            errors.append((rel, (info[2] if info else error) or "not analysed"))
-            continue
-        entries = [FaceEntry(f.id, f.box, f.score, f.person, f.forgotten)
-                   for f in faces_by_hash.get(hash_, [])]
-        photos.append(PhotoEntry(rel, hash_, info[0], info[1], entries, added == run))
-    people = _people(state, photos, faces_by_hash)
-    o = last["options"]
-    settings = {"model": o["model"], "upsample": o["upsample"],
-                "min_face": o.get("min_face"), "eps": o["eps"],
-                "min_samples": o["min_samples"], "min_photos": o["min_photos"],
-                "link": o["link"], "blur": o["blur"], "embedder": key}
-    return Catalog(source, out, settings, photos, people, errors,
-                   [tuple(a) for a in last["aliases"]], last["ignored"], raw=last.get("raw", []))
-
-
-def _people(state: State, photos: list[PhotoEntry], faces_by_hash) -> list[PersonEntry]:
-    known = state.people()
-    folders = unique_folders([(p["id"], p["name"]) for p in known])
-    photos_of: dict[str, list[str]] = defaultdict(list)
-    new_of: Counter = Counter()
-    for photo in photos:
-        for pid in sorted({f.person for f in photo.faces if f.person and not f.forgotten}):
-            photos_of[pid].append(photo.rel)
-            new_of[pid] += photo.new
-    members = [f for faces in faces_by_hash.values() for f in faces
-               if f.person and f.embedding is not None]
-    ids = sorted({f.person for f in members})
-    cohesion, typical = {}, defaultdict(list)
-    if members:
-        index = {p: i for i, p in enumerate(ids)}
-        embs = np.stack([f.embedding for f in members])
-        labels = np.array([index[f.person] for f in members])
-        stats = person_cohesion(embs, labels)
-        cohesion = {ids[i]: value for i, value in stats.items()}
-        centres = np.stack([embs[labels == i].mean(axis=0) for i in range(len(ids))])
-        spread = np.linalg.norm(embs - centres[labels], axis=1)
-        for k in np.argsort(spread, kind="stable"):
-            typical[members[k].person].append(members[k].id)
-    face_count = Counter(f.person for f in members)
-    result = [
-        PersonEntry(p["id"], p["name"], folders[p["id"]], photos_of[p["id"]],
-                    face_count[p["id"]], new_of[p["id"]], _plain(cohesion.get(p["id"], {})),
-                    typical[p["id"]])
-        for p in known if photos_of.get(p["id"])
-    ]
-    result.sort(key=lambda p: (-len(p.photos), p.id))
-    return result
-
-
-def _plain(values: dict) -> dict:
-    return {k: (round(float(v), 4) if isinstance(v, float | np.floating) else
-                bool(v) if isinstance(v, np.bool_) else v) for k, v in values.items()}
-
-
-def _placements(catalog: Catalog) -> list[organize.Placed]:
-    folder = {p.id: p.folder for p in catalog.people}
-    placed = []
-    for photo in catalog.photos:
-        people = sorted({folder[f.person] for f in photo.faces
-                         if f.person and not f.forgotten and f.person in folder})
-        if people:
-            where = people
-        elif any(not f.forgotten for f in photo.faces):
-            where = [organize.UNKNOWN]
-        else:
-            where = [organize.NO_FACES]
-        placed.append(organize.Placed(photo.rel, photo.hash, where,
-                                      [f.box for f in photo.faces]))
-    return placed
 

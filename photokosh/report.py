@@ -3,77 +3,24 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import __version__
+from .catalog import Catalog, FaceEntry
+from .fsutil import write_atomically
+from .layout import report_file
 from .scan import RAW_REASON
+from .version import __version__
 
 SCHEMA = 1
-
-
-@dataclass
-class FaceEntry:
-    id: int
-    box: tuple[int, int, int, int]
-    score: float
-    person: str | None
-    forgotten: bool = False
-
-
-@dataclass
-class PhotoEntry:
-    rel: str
-    hash: str | None
-    width: int
-    height: int
-    faces: list[FaceEntry]
-    new: bool
-
-
-@dataclass
-class PersonEntry:
-    id: str
-    name: str | None
-    folder: str
-    photos: list[str]
-    face_count: int
-    new_photos: int
-    cohesion: dict = field(default_factory=dict)
-    typical: list[int] = field(default_factory=list)  # face ids, nearest the centre first
-
-
-@dataclass
-class Catalog:
-    """Everything a run found, in plain data: the input of layout, report and page."""
-
-    source: Path
-    output: Path
-    settings: dict
-    photos: list[PhotoEntry]
-    people: list[PersonEntry]  # most photos first
-    errors: list[tuple[str, str]]
-    aliases: list[tuple[str, str]] = field(default_factory=list)
-    ignored: int = 0
-    analysed: int = 0
-    reused: int = 0
-    raw: list[str] = field(default_factory=list)  # camera RAW files, not read
-
-    def duplicates(self) -> list[list[str]]:
-        by_hash: dict[str, list[str]] = {}
-        for photo in self.photos:
-            if photo.hash:
-                by_hash.setdefault(photo.hash, []).append(photo.rel)
-        return [sorted(rels) for rels in by_hash.values() if len(rels) > 1]
 
 
 def build(catalog: Catalog, seconds: float) -> dict:
     """The report as a JSON-ready dict."""
     photos = catalog.photos
-    # Faces of forgotten people are kept (as boxes, to blur them) but reported nowhere.
-    visible = {p.rel: [f for f in p.faces if not f.forgotten] for p in photos}
-    with_faces = [p for p in photos if visible[p.rel]]
-    unknown = [p for p in with_faces if not any(f.person for f in visible[p.rel])]
+    # A forgotten person's faces stay boxes that belong to nobody: their photos count as
+    # photos of unknown people, as organize places them.
+    with_faces = [p for p in photos if p.faces]
+    unknown = [p for p in with_faces if not any(_person(f) for f in p.faces)]
     return {
         "schema": SCHEMA,
         "photokosh": __version__,
@@ -83,7 +30,7 @@ def build(catalog: Catalog, seconds: float) -> dict:
         "summary": {
             "photos": len(photos),
             "photos_with_faces": len(with_faces),
-            "faces": sum(len(faces) for faces in visible.values()),
+            "faces": sum(len(p.faces) for p in photos),
             "people": len(catalog.people),
             "unknown_photos": len(unknown),
             "no_face_photos": len(photos) - len(with_faces),
@@ -112,8 +59,8 @@ def build(catalog: Catalog, seconds: float) -> dict:
                 "path": printable(p.rel),
                 "width": p.width,
                 "height": p.height,
-                "faces": [{"box": list(f.box), "person": f.person,
-                           "score": round(f.score, 3)} for f in visible[p.rel]],
+                "faces": [{"box": list(f.box), "person": _person(f),
+                           "score": round(f.score, 3)} for f in p.faces],
             }
             for p in photos
         ],
@@ -125,6 +72,10 @@ def build(catalog: Catalog, seconds: float) -> dict:
     }
 
 
+def _person(face: FaceEntry) -> str | None:
+    return None if face.forgotten else face.person
+
+
 def printable(rel: str) -> str:
     """File names with bytes that are not UTF-8 are shown with \\xNN escapes, so that the
     report stays valid UTF-8 JSON."""
@@ -133,10 +84,8 @@ def printable(rel: str) -> str:
 
 def write_json(out: Path, document: dict) -> Path:
     """Write OUT/report.json atomically."""
-    from .fsutil import replace_atomically
-
-    dest = Path(out) / "report.json"
-    replace_atomically(out, dest, dumps(document) + "\n")
+    dest = report_file(out)
+    write_atomically(out, dest, dumps(document) + "\n")
     return dest
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .catalog import Catalog
 from .page import render_page, write_page
-from .report import Catalog
 from .thumbs import ThumbRequest, make_thumbnails
 
 FACES_SHOWN = 12

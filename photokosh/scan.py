@@ -7,6 +7,7 @@ what it cannot use instead of failing.
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
 from collections.abc import Iterable
@@ -16,6 +17,8 @@ from pathlib import Path
 from PIL import Image
 
 from .errors import BROKEN_LINK, NOT_REGULAR
+
+log = logging.getLogger(__name__)
 
 # Extensions Pillow registers, plus the HEIF family that pillow-heif adds. Files with other
 # extensions (videos, sidecars, Thumbs.db) are not photos and are passed over silently.
@@ -106,6 +109,11 @@ def scan(source: Path, exclude: Iterable[Path] = ()) -> ScanResult:
             seen_files[file_key] = rel
             result.photos.append(Candidate(rel, Path(entry.path), st.st_size, st.st_mtime_ns))
     result.photos.sort(key=lambda c: c.rel)
+    for rel, reason in result.errors:
+        log.debug("skipped %s: %s", rel, reason)
+    log.info("scanned %s: %d folders, %d photos, %d skipped, %d not photos (%d camera RAW), "
+             "%d seen twice through links", source, len(seen_dirs), len(result.photos),
+             len(result.errors), result.ignored, len(result.raw), len(result.aliases))
     return result
 
 

@@ -8,20 +8,25 @@ names, and every file photokosh created in OUT (so that only those are ever remo
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import numpy as np
 
+from . import layout
 from .errors import StateError
 from .faces import Face, box_iou
+from .fsutil import make_private_dir
+from .lock import run_lock
+from .records import Analysed, Output, Person, PhotoRow, StoredFace
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
-STATE_DIR = ".photokosh"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS photos (
@@ -56,43 +61,36 @@ def from_blob(blob: bytes) -> str:
     return bytes(blob).decode("utf-8", "surrogateescape")
 
 
-@dataclass
-class StoredFace:
-    id: int
-    hash: str
-    idx: int
-    box: tuple[int, int, int, int]
-    score: float
-    embedding: np.ndarray | None
-    person: str | None
-    forgotten: bool
+_FACE_COLUMNS = "id, hash, idx, left, top, right, bottom, score, embedding, person, forgotten"
 
 
-def state_dir(out: Path) -> Path:
-    return Path(out) / STATE_DIR
-
-
-def make_private_dir(path: Path) -> None:
-    """Folders holding biometric data are the owner's only (0700)."""
-    path.mkdir(parents=True, exist_ok=True)
-    os.chmod(path, 0o700)
+@contextmanager
+def open_state(out: Path, *, lock: bool = True, create: bool = False) -> Iterator[State]:
+    """The state of OUT, open for the block (under the run lock with `lock`): the one way
+    every command that works on an output folder gets at it."""
+    with run_lock(out) if lock else nullcontext():
+        state = State(out, create=create)
+        try:
+            yield state
+        finally:
+            state.close()
 
 
 class State:
     """A connection to one output folder's state database."""
 
     def __init__(self, out: Path, *, create: bool = True, readonly: bool = False):
-        folder = state_dir(out)
-        self.path = folder / "state.db"
+        self.path = layout.state_db(out)
         if not self.path.exists():
             if not create:
                 raise StateError(
-                    f"{out} holds no photokosh state (no {STATE_DIR}/state.db): "
+                    f"{out} holds no photokosh state (no {layout.STATE_DIR}/{layout.STATE_DB}): "
                     "run `photokosh sort PHOTOS -o OUT` first"
                 )
-            make_private_dir(folder)
+            make_private_dir(self.path.parent)
             fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
             os.close(fd)
+            log.info("created the state %s", self.path)
         uri = f"file:{self.path}?mode=ro" if readonly else f"file:{self.path}"
         self.db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
         self.db.execute("PRAGMA busy_timeout=30000")
@@ -108,7 +106,7 @@ class State:
         """An in-memory copy of the state (empty if there is none): a dry run works on it and
         leaves every byte on disk as it was."""
         self = cls.__new__(cls)
-        self.path = state_dir(out) / "state.db"
+        self.path = layout.state_db(out)
         self.db = sqlite3.connect(":memory:", isolation_level=None)
         if self.path.exists():
             # Without a write-ahead log on disk the file is complete: open it immutable, so
@@ -129,8 +127,12 @@ class State:
         row = self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
         if row is None:
             self.db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-        elif int(row[0]) > SCHEMA_VERSION:
-            raise StateError(f"{self.path} was written by a newer photokosh: upgrade photokosh")
+        else:
+            (version,) = row
+            if int(version) > SCHEMA_VERSION:
+                raise StateError(f"{self.path} was written by a newer photokosh: "
+                                 "upgrade photokosh")
+        log.debug("opened the state %s (schema %d)", self.path, SCHEMA_VERSION)
 
     def close(self) -> None:
         self.db.close()
@@ -148,7 +150,7 @@ class State:
     # -- meta ------------------------------------------------------------------------------
     def get_meta(self, key: str, default=None):
         row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
-        return json.loads(row[0]) if row else default
+        return json.loads(row[0]) if row else default  # row: (value,)
 
     def set_meta(self, key: str, value) -> None:
         self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
@@ -160,16 +162,16 @@ class State:
         self.db.execute("UPDATE runs SET finished=? WHERE id=?", (finished, run))
 
     # -- photos ----------------------------------------------------------------------------
-    def photo_rows(self) -> dict[str, tuple[int, int, str | None, str | None, int]]:
-        """rel -> (size, mtime_ns, hash, error, added_run)."""
+    def photo_rows(self) -> dict[str, PhotoRow]:
+        """Every source photo, by relative path."""
         rows = self.db.execute("SELECT path, size, mtime_ns, hash, error, added_run FROM photos")
-        return {from_blob(p): (s, m, h, e, a) for p, s, m, h, e, a in rows}
+        return {from_blob(p): PhotoRow(*rest) for p, *rest in rows}
 
-    def analysed(self, key: str) -> dict[str, tuple[int, int, str | None]]:
-        """hash -> (width, height, error) of every content analysed under `key`."""
+    def analysed(self, key: str) -> dict[str, Analysed]:
+        """Every content analysed under `key`, by hash."""
         rows = self.db.execute(
             "SELECT hash, width, height, error FROM analyses WHERE key=?", (key,))
-        return {h: (w, ht, e) for h, w, ht, e in rows}
+        return {h: Analysed(*rest) for h, *rest in rows}
 
     def put_photo(self, rel: str, size: int, mtime_ns: int, hash_: str | None,
                   error: str | None, added_run: int) -> None:
@@ -204,7 +206,7 @@ class State:
                         (hash_, key, width, height, error))
 
     def faces_of(self, hash_: str, other_than: str | None = None) -> list[StoredFace]:
-        sql = "SELECT * FROM faces WHERE hash=?"
+        sql = f"SELECT {_FACE_COLUMNS} FROM faces WHERE hash=?"
         args: tuple = (hash_,)
         if other_than is not None:
             sql += " AND key<>?"
@@ -214,7 +216,7 @@ class State:
     def current_faces(self, key: str) -> list[StoredFace]:
         """Faces of every photo now in the source, analysed under `key`, in a stable order."""
         rows = self.db.execute(
-            "SELECT * FROM faces WHERE key=? AND hash IN (SELECT hash FROM photos) "
+            f"SELECT {_FACE_COLUMNS} FROM faces WHERE key=? AND hash IN (SELECT hash FROM photos) "
             "ORDER BY hash, idx", (key,))
         return [_face(r) for r in rows]
 
@@ -229,24 +231,37 @@ class State:
         self.db.execute(f"DELETE FROM faces WHERE hash NOT IN {kept}")
         self.db.execute(f"DELETE FROM analyses WHERE hash NOT IN {kept}")
 
+    def add_reference(self, name: str, hash_: str) -> None:
+        """`--known`: the content `hash_` shows `name` (its faces are kept while it does)."""
+        self.db.execute("INSERT OR IGNORE INTO refs VALUES (?, ?)", (name, hash_))
+
+    def clear_references(self) -> None:
+        self.db.execute("DELETE FROM refs")
+
     # -- people ----------------------------------------------------------------------------
-    def people(self, include_gone: bool = False) -> list[dict]:
-        sql = "SELECT id, num, name, merged_into, forgotten, created_run FROM people"
-        if not include_gone:
-            sql += " WHERE merged_into IS NULL AND forgotten=0"
-        keys = ("id", "num", "name", "merged_into", "forgotten", "created_run")
-        return [dict(zip(keys, r, strict=True)) for r in self.db.execute(sql + " ORDER BY num")]
+    def people(self) -> list[Person]:
+        """The people now: not merged into another, not forgotten; in the order of their ids."""
+        rows = self.db.execute("SELECT id, num, name FROM people WHERE merged_into IS NULL "
+                               "AND forgotten=0 ORDER BY num")
+        return [Person(*row) for row in rows]
+
+    def shared_photos(self, a: str, b: str) -> int:
+        """How many contents show both person `a` and person `b`."""
+        (count,) = self.db.execute(
+            "SELECT COUNT(*) FROM (SELECT hash FROM faces WHERE person=? INTERSECT "
+            "SELECT hash FROM faces WHERE person=?)", (a, b)).fetchone()
+        return count
 
     def next_person_number(self) -> int:
-        row = self.db.execute("SELECT MAX(num) FROM people").fetchone()
-        number = (row[0] or 0) + 1
+        (largest,) = self.db.execute("SELECT MAX(num) FROM people").fetchone()
+        number = (largest or 0) + 1
         # ids are never reused, even after the people that had them were removed by hand
         return max(number, int(self.get_meta("next_person", 1)))
 
-    def add_person(self, num: int, run: int, name: str | None = None) -> str:
-        pid = f"person_{num:03d}"
-        self.db.execute("INSERT INTO people(id, num, name, created_run) VALUES (?,?,?,?)",
-                        (pid, num, name, run))
+    def add_person(self, num: int, run: int) -> str:
+        pid = layout.person_id(num)
+        self.db.execute("INSERT INTO people(id, num, created_run) VALUES (?,?,?)",
+                        (pid, num, run))
         self.set_meta("next_person", num + 1)
         return pid
 
@@ -261,7 +276,7 @@ class State:
     def forget(self, pid: str) -> list[tuple[str, tuple[int, int, int, int]]]:
         """Erase a person's embeddings; their faces stay as boxes marked forgotten so the same
         photos never bring them back. Returns (content hash, box) of the erased faces."""
-        erased = [(r[0], tuple(r[1:])) for r in self.db.execute(
+        erased = [(hash_, tuple(box)) for hash_, *box in self.db.execute(
             "SELECT hash, left, top, right, bottom FROM faces WHERE person=?", (pid,))]
         self.db.execute("UPDATE faces SET embedding=NULL, forgotten=1, person=NULL "
                         "WHERE person=?", (pid,))
@@ -293,19 +308,8 @@ class State:
         self.db.executemany("DELETE FROM outputs WHERE path=?", [(to_blob(r),) for r in rels])
 
 
-@dataclass
-class Output:
-    source: str
-    kind: str  # "photo" (copy or link of the source) or "blur" (blurred copy)
-    hash: str | None
-    size: int | None
-    mtime_ns: int | None  # for a pending row: when it was planned
-    ino: int | None
-    done: bool
-
-
 def _face(row) -> StoredFace:
-    fid, hash_, _key, idx, left, top, right, bottom, score, emb, person, forgotten = row
+    fid, hash_, idx, left, top, right, bottom, score, emb, person, forgotten = row  # _FACE_COLUMNS
     embedding = None if emb is None else np.frombuffer(emb, dtype=np.float32)
     return StoredFace(fid, hash_, idx, (left, top, right, bottom), score, embedding, person,
                       bool(forgotten))

@@ -8,8 +8,7 @@ page never shows a face the user asked to hide.
 from __future__ import annotations
 
 import hashlib
-import os
-import threading
+import io
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -19,11 +18,12 @@ from PIL import Image
 
 from . import blur, images
 from .errors import UnreadablePhoto
-from .organize import BLURRED
-from .state import make_private_dir, state_dir
+from .faces import FACE_MARGIN
+from .fsutil import make_private_dir, write_atomically
+from .layout import THUMBS_PATH, state_dir, thumbs_dir
 
-THUMBS = "thumbs"
 SIZE = 96  # px, square
+QUALITY = 82  # JPEG
 # A thumbnail is cut from at least this share of its own size in decoded pixels: at 0.9 the
 # smallest face of a 12 MP photo comes from the DCT's half-size decode, 4x cheaper than the
 # full one, and is enlarged by at most 11%, which a 96 px thumbnail does not show.
@@ -52,12 +52,12 @@ def save_cached(out: Path, hash_: str, box, data: bytes) -> None:
     image it had decoded anyway: the page then need not decode that photo again."""
     dest = _folder(Path(out)) / thumb_name(hash_, box, blurred=False)
     if not dest.exists():
-        _save(data, dest)
+        write_atomically(out, dest, data, mode=0o600)
 
 
 def forget(out: Path, faces) -> None:
     """Remove the thumbnails of erased faces, given as (hash, box), in every mode."""
-    folder = state_dir(Path(out)) / THUMBS
+    folder = thumbs_dir(out)
     for hash_, box in faces:
         for blurred in (False, True):
             (folder / thumb_name(hash_, box, blurred=blurred)).unlink(missing_ok=True)
@@ -75,7 +75,7 @@ def make_thumbnails(out: Path, source: Path, requests: list[ThumbRequest], *, bl
     """
     out, source = Path(out), Path(source)
     folder = _folder(out)
-    prefix = f"{state_dir(out).name}/{THUMBS}/"
+    prefix = f"{THUMBS_PATH}/"
     names = {r.face_id: thumb_name(r.hash, r.box, blurred=blurred, size=size)
              for r in requests}
     existing = {p.name for p in folder.iterdir() if p.is_file()}
@@ -88,27 +88,53 @@ def make_thumbnails(out: Path, source: Path, requests: list[ThumbRequest], *, bl
 
     def work(item: tuple[str, list[ThumbRequest]]) -> list[int]:
         photo, group = item
-        path = out / BLURRED / blur.output_name(photo) if blurred else source / photo
-        return _cut(path, group, folder, names, size)
+        path = out / blur.blurred_rel(photo) if blurred else source / photo
+        return _cut(path, group, out, names, size)
 
     with ThreadPoolExecutor(max(1, workers)) as pool:
         for done in pool.map(work, missing.items()):
             made.update(done)
     wanted = {names[i] for i in made} | {thumb_name(h, b, blurred=False) for h, b in keep}
     for name in existing - wanted:
-        if name.endswith(".jpg") or ".tmp" in name:
+        if name.endswith(".jpg") or ".tmp" in name:  # .tmp: an earlier version wrote here
             (folder / name).unlink(missing_ok=True)
     return {i: prefix + names[i] for i in sorted(made)}
 
 
+def thumb_side(box, width: int, height: int) -> int:
+    """Side, in displayed full-size pixels, of the square a face's thumbnail shows: the box
+    and FACE_MARGIN of it on every side, so the face sits in the middle with hair and chin."""
+    left, top, right, bottom = box
+    side = max(right - left, bottom - top) * (1 + 2 * FACE_MARGIN)
+    return max(1, min(int(side), width, height))
+
+
+def face_thumbnail(image: Image.Image, scale: float, box, width: int, height: int,
+                   size: int = SIZE) -> bytes:
+    """A `size` x `size` JPEG of the face at `box` (displayed full-size pixels of a photo of
+    `width` x `height`), cut from `image`, that photo decoded upright at `scale`. The square
+    around the face is moved, not padded, to stay inside the photo."""
+    left, top, right, bottom = box
+    side = thumb_side(box, width, height)
+    cx, cy = (left + right) / 2, (top + bottom) / 2
+    x0 = int(min(max(cx - side / 2, 0), width - side))
+    y0 = int(min(max(cy - side / 2, 0), height - side))
+    area = (x0, y0, x0 + side, y0 + side)
+    crop = image.crop(tuple(round(v * scale) for v in area))
+    crop = crop.resize((size, size), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    crop.save(out, format="JPEG", quality=QUALITY, optimize=True)
+    return out.getvalue()
+
+
 def _folder(out: Path) -> Path:
     make_private_dir(state_dir(out))
-    folder = state_dir(out) / THUMBS
+    folder = thumbs_dir(out)
     make_private_dir(folder)
     return folder
 
 
-def _cut(path: Path, group: list[ThumbRequest], folder: Path, names: dict[int, str],
+def _cut(path: Path, group: list[ThumbRequest], out: Path, names: dict[int, str],
          size: int) -> list[int]:
     try:
         image = images.open_image(images.read_bytes(path))
@@ -116,30 +142,17 @@ def _cut(path: Path, group: list[ThumbRequest], folder: Path, names: dict[int, s
         # Decode only as finely as the smallest face needs (SHARPNESS), at whatever scale is
         # cheapest from there: a JPEG is then reduced in the DCT instead of decoded in full,
         # and the whole photo is never resized, only the crops.
-        smallest = min(images.thumb_side(r.box, width, height) for r in group)
+        smallest = min(thumb_side(r.box, width, height) for r in group)
         decoded = images.decode(image, SHARPNESS * size / smallest, exact=False)
     except UnreadablePhoto:
         return []
     image = Image.fromarray(decoded.pixels)
     done = []
     for r in group:
-        data = images.face_thumbnail(image, decoded.scale, r.box, width, height, size)
+        data = face_thumbnail(image, decoded.scale, r.box, width, height, size)
         try:
-            _save(data, folder / names[r.face_id])
+            write_atomically(out, thumbs_dir(out) / names[r.face_id], data, mode=0o600)
         except OSError:
             continue
         done.append(r.face_id)
     return done
-
-
-def _save(data: bytes, dest: Path) -> None:
-    """Write atomically with owner-only permissions: a reader never sees half a JPEG."""
-    tmp = dest.with_name(f".{dest.name}.tmp{os.getpid()}-{threading.get_ident()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, dest)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

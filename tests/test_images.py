@@ -10,8 +10,9 @@ import pytest
 from fakes import PALETTE, FakeEmbedder
 from PIL import Image
 
-from photokosh.analyze import Job, analyze_file
+from photokosh.analyze import analyze_file
 from photokosh.images import decode, open_image, read_bytes
+from photokosh.scan import Candidate
 
 BOX = (60, 30, 120, 90)  # where the face is, as displayed
 
@@ -24,7 +25,7 @@ def displayed(size=(200, 140), mode="RGB") -> Image.Image:
 
 def run(path):
     stat = path.stat()
-    return analyze_file(Job(path.name, path, stat.st_size, stat.st_mtime_ns), FakeEmbedder())
+    return analyze_file(Candidate(path.name, path, stat.st_size, stat.st_mtime_ns), FakeEmbedder())
 
 
 def assert_one_face_at_box(result, tolerance=3):
@@ -144,5 +145,5 @@ def test_bad_files_are_refused_with_a_reason(tmp_path, name):
 
 def test_vanished_file_has_a_reason(tmp_path):
     path = tmp_path / "gone.jpg"
-    result = analyze_file(Job("gone.jpg", path, 1, 1), FakeEmbedder())
+    result = analyze_file(Candidate("gone.jpg", path, 1, 1), FakeEmbedder())
     assert "disappeared" in result.error

@@ -194,12 +194,25 @@ def test_known_needs_several_reference_photos_to_agree(tmp_path, cli):
     assert folder_files(tmp_path / "out", "Carol") == {"d.jpg", "sub/e.jpg"}
 
 
+def forgotten_photos_are_unknown(out):
+    """person_002's photos show a face still (a box of nobody's): they are unknown/'s photos,
+    not photos without faces, in OUT and in the report alike."""
+    assert folder_files(out, "unknown") == {"d.jpg", "sub/e.jpg"}
+    assert not (out / "no_faces").exists()
+    doc = report(out)
+    assert (doc["summary"]["unknown_photos"], doc["summary"]["no_face_photos"]) == (2, 0)
+    faces = {p["path"]: p["faces"] for p in doc["photos"]}
+    for rel in ("d.jpg", "sub/e.jpg"):
+        assert [f["person"] for f in faces[rel]] == [None] and len(faces[rel][0]["box"]) == 4
+
+
 def test_forget_erases_a_person_for_good(sorted_album, cli):
     src, out = sorted_album
     result = cli("forget", out, "person_002")
     assert result.exit_code == 0, result.stderr
     assert not (out / "person_002").exists()
     assert "person_002" not in {p["id"] for p in report(out)["people"]}
+    forgotten_photos_are_unknown(out)
     db = sqlite3.connect(out / ".photokosh" / "state.db")
     try:
         rows = db.execute("SELECT embedding, person FROM faces WHERE forgotten=1").fetchall()
@@ -216,6 +229,7 @@ def test_forget_erases_a_person_for_good(sorted_album, cli):
         placed = placed_files(out)
         assert not any(rel.startswith("person_002/") or rel.startswith("person_004/")
                        for rel in placed)
+        forgotten_photos_are_unknown(out)
     assert all(f["person"] != "person_002" for p in report(out)["photos"] for f in p["faces"])
 
 

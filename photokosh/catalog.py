@@ -1,0 +1,161 @@
+"""The read model of a run: what the last run found, as plain data read from the state alone.
+
+The catalogue is what layout, report and review page are made from; nothing here writes.
+People come most photos first, with their folder (names.py), how alike their faces are
+(cluster.person_cohesion) and their faces in order of how typical they are (nearest their
+centre first); faces of forgotten people stay as boxes, belonging to nobody.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .cluster import person_cohesion
+from .errors import PhotokoshError
+from .groups import to_centre
+from .names import unique_folders
+from .records import StoredFace
+from .state import State, open_state
+
+
+@dataclass
+class FaceEntry:
+    id: int
+    box: tuple[int, int, int, int]
+    score: float
+    person: str | None
+    forgotten: bool = False  # erased (forget): a box to blur, nobody's, never shown
+
+
+@dataclass
+class PhotoEntry:
+    rel: str
+    hash: str | None
+    width: int
+    height: int
+    faces: list[FaceEntry]
+    new: bool
+
+
+@dataclass
+class PersonEntry:
+    id: str
+    name: str | None
+    folder: str
+    photos: list[str]
+    face_count: int
+    new_photos: int
+    cohesion: dict = field(default_factory=dict)
+    typical: list[int] = field(default_factory=list)  # face ids, nearest the centre first
+
+
+@dataclass
+class Catalog:
+    """Everything a run found, in plain data: the input of layout, report and page."""
+
+    source: Path
+    output: Path
+    settings: dict
+    photos: list[PhotoEntry]
+    people: list[PersonEntry]  # most photos first
+    errors: list[tuple[str, str]]
+    aliases: list[tuple[str, str]] = field(default_factory=list)
+    ignored: int = 0
+    analysed: int = 0
+    reused: int = 0
+    raw: list[str] = field(default_factory=list)  # camera RAW files, not read
+
+    def duplicates(self) -> list[list[str]]:
+        by_hash: dict[str, list[str]] = {}
+        for photo in self.photos:
+            if photo.hash:
+                by_hash.setdefault(photo.hash, []).append(photo.rel)
+        return [sorted(rels) for rels in by_hash.values() if len(rels) > 1]
+
+
+def last_run(state: State, out: Path) -> dict:
+    """What the last run recorded about itself (source, settings, scan results)."""
+    last = state.get_meta("last_run")
+    if last is None:
+        raise PhotokoshError(f"{out} has no finished run: run `photokosh sort` first")
+    return last
+
+
+def load_catalog(out: Path) -> Catalog:
+    """What the last run found, from the state alone."""
+    out = Path(out).resolve()
+    with open_state(out, lock=False) as state:
+        last = last_run(state, out)
+        return read_catalog(state, Path(last["source"]), out, last["run"])
+
+
+def read_catalog(state: State, source: Path, out: Path, run: int | None) -> Catalog:
+    """The catalogue of the state's last run; photos added by `run` count as new."""
+    last = state.get_meta("last_run")
+    key = last["key"]
+    rows = state.photo_rows()
+    analysed = state.analysed(key)
+    faces_by_hash: dict[str, list[StoredFace]] = defaultdict(list)
+    for face in state.current_faces(key):
+        faces_by_hash[face.hash].append(face)
+    photos = []
+    errors = [tuple(e) for e in last["scan_errors"]]
+    for rel, row in sorted(rows.items()):
+        info = analysed.get(row.hash) if row.hash else None
+        if info is None or info.error:
+            errors.append((rel, (info.error if info else row.error) or "not analysed"))
+            continue
+        entries = [FaceEntry(f.id, f.box, f.score, f.person, f.forgotten)
+                   for f in faces_by_hash.get(row.hash, [])]
+        photos.append(PhotoEntry(rel, row.hash, info.width, info.height, entries,
+                                 row.added_run == run))
+    people = _people(state, photos, faces_by_hash)
+    o = last["options"]
+    settings = {"model": o["model"], "upsample": o["upsample"],
+                "min_face": o.get("min_face"), "eps": o["eps"],
+                "min_samples": o["min_samples"], "min_photos": o["min_photos"],
+                "link": o["link"], "blur": o["blur"], "embedder": key}
+    return Catalog(source, out, settings, photos, people, errors,
+                   [tuple(a) for a in last["aliases"]], last["ignored"], raw=last.get("raw", []))
+
+
+def _people(state: State, photos: list[PhotoEntry],
+            faces_by_hash: dict[str, list[StoredFace]]) -> list[PersonEntry]:
+    known = state.people()
+    folders = unique_folders([(p.id, p.name) for p in known])
+    photos_of: dict[str, list[str]] = defaultdict(list)
+    new_of: Counter = Counter()
+    for photo in photos:
+        for pid in sorted({f.person for f in photo.faces if f.person and not f.forgotten}):
+            photos_of[pid].append(photo.rel)
+            new_of[pid] += photo.new
+    members = [f for faces in faces_by_hash.values() for f in faces
+               if f.person and f.embedding is not None]
+    ids = sorted({f.person for f in members})
+    cohesion, typical = {}, defaultdict(list)
+    if members:
+        index = {p: i for i, p in enumerate(ids)}
+        embs = np.stack([f.embedding for f in members])
+        labels = np.array([index[f.person] for f in members])
+        stats = person_cohesion(embs, labels)
+        cohesion = {ids[i]: value for i, value in stats.items()}
+        for k in np.argsort(to_centre(embs, labels), kind="stable"):
+            typical[members[k].person].append(members[k].id)
+    face_count = Counter(f.person for f in members)
+    result = [
+        PersonEntry(p.id, p.name, folders[p.id], photos_of[p.id], face_count[p.id],
+                    new_of[p.id], _plain(cohesion.get(p.id, {})), typical[p.id])
+        for p in known if photos_of.get(p.id)
+    ]
+    result.sort(key=lambda p: (-len(p.photos), p.id))
+    return result
+
+
+def _plain(values: dict) -> dict:
+    """numpy numbers as JSON's: floats rounded to 4 places, bools as bools."""
+    return {k: (round(float(v), 4) if isinstance(v, float | np.floating) else
+                bool(v) if isinstance(v, np.bool_) else v) for k, v in values.items()}

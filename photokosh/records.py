@@ -1,0 +1,62 @@
+"""The rows the state hands out (state.py): plain, named data, never tuples read by position."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+
+@dataclass
+class StoredFace:
+    """A face found in one content: box in displayed pixels, embedding (None once forgotten)
+    and person (None: nobody's, yet or for good)."""
+
+    id: int
+    hash: str
+    idx: int
+    box: tuple[int, int, int, int]
+    score: float
+    embedding: np.ndarray | None
+    person: str | None
+    forgotten: bool
+
+
+class PhotoRow(NamedTuple):
+    """A source photo as last seen: its content (None if unreadable) and when it came."""
+
+    size: int
+    mtime_ns: int
+    hash: str | None
+    error: str | None
+    added_run: int
+
+
+class Analysed(NamedTuple):
+    """What the analysis of one content found out besides its faces."""
+
+    width: int
+    height: int
+    error: str | None
+
+
+@dataclass(frozen=True)
+class Person:
+    id: str  # person_003: never reused
+    num: int
+    name: str | None
+
+
+@dataclass
+class Output:
+    """A file photokosh created in OUT (done), or was about to create (pending: planned
+    before writing, so a killed run leaves no file unaccounted for)."""
+
+    source: str
+    kind: str  # "photo" (copy or link of the source) or "blur" (blurred copy)
+    hash: str | None
+    size: int | None
+    mtime_ns: int | None  # for a pending row: when it was planned
+    ino: int | None
+    done: bool
