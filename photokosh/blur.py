@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import BinaryIO
 
 from PIL import Image, ImageDraw, ImageFilter
 
@@ -61,7 +62,7 @@ def blurred_rel(rel: str) -> str:
 
 
 def write_blurred(data: bytes, boxes: list[tuple[int, int, int, int]], rel: str,
-                  dest: Path) -> None:
+                  dest: BinaryIO) -> None:
     """Decode the photo upright, blur `boxes` and write it to `dest` without any metadata."""
     image = blur_faces(images.load_upright(data), boxes)
     fmt = _SAVE_AS.get(Path(rel).suffix.lower(), "JPEG")

@@ -27,6 +27,9 @@ LOCK = "lock"
 TMP = "tmp"
 THUMBS = "thumbs"
 THUMBS_PATH = f"{STATE_DIR}/{THUMBS}"  # as the review page links to them, relative to OUT
+TMP_PATH = f"{STATE_DIR}/{TMP}"
+LOCK_PATH = f"{STATE_DIR}/{LOCK}"
+STATE_DB_PATH = f"{STATE_DIR}/{STATE_DB}"
 
 REPORT = "report.json"
 PAGE = "index.html"
@@ -57,18 +60,6 @@ def state_dir(out: Path) -> Path:
 
 def state_db(out: Path) -> Path:
     return state_dir(out) / STATE_DB
-
-
-def lock_file(out: Path) -> Path:
-    return state_dir(out) / LOCK
-
-
-def tmp_dir(out: Path) -> Path:
-    return state_dir(out) / TMP
-
-
-def thumbs_dir(out: Path) -> Path:
-    return state_dir(out) / THUMBS
 
 
 def report_file(out: Path) -> Path:

@@ -3,21 +3,29 @@ never leaves a stale lock behind."""
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import LockedError
-from .fsutil import make_private_dir
-from .layout import lock_file, state_dir
+from . import fsutil
+from .errors import LockedError, PhotokoshError
+from .layout import LOCK, LOCK_PATH, STATE_DIR
 
 
 @contextmanager
 def run_lock(out: Path) -> Iterator[None]:
-    make_private_dir(state_dir(out))
-    fd = os.open(lock_file(out), os.O_RDWR | os.O_CREAT, 0o600)
+    fsutil.private_folder(out, STATE_DIR)
+    try:
+        with fsutil.folder(out, STATE_DIR) as folder:
+            fd = os.open(LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
+                         dir_fd=folder)
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+        raise PhotokoshError(fsutil.not_ours(out, LOCK_PATH)) from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -17,9 +18,13 @@ from pathlib import Path
 
 from . import blur, fsutil, images
 from .catalog import Catalog
-from .layout import BLURRED, NO_FACES, UNKNOWN
+from .layout import NO_FACES, UNKNOWN
 from .records import Output
 from .state import State
+
+CLOCK_SLACK_NS = 100_000_000
+IN_THE_WAY = "a file photokosh did not create is in the way; it was left untouched"
+IN_THE_WAY_MOVE = IN_THE_WAY + ": move it to make room"
 
 log = logging.getLogger(__name__)
 
@@ -87,18 +92,19 @@ def plan(wanted: dict[str, Target], recorded: dict[str, Output], out: Path,
     changes = Changes()
     ours: dict[str, Output] = {}
     for rel, rec in recorded.items():
-        actual = fsutil.fingerprint(out / rel)
+        actual = fsutil.fingerprint(out, rel)
         if rec.done:
             if actual is None or not _same(rec, actual):
                 changes.forget.append(rel)  # gone, or changed by the user: no longer ours
                 continue
         else:
-            if actual is None or not _adoptable(rec, actual, source, out / rel):
+            if actual is None or not _adoptable(rec, actual, source, out, rel):
                 changes.forget.append(rel)
                 continue
             changes.adopt[rel] = actual
         ours[rel] = rec
     spare: dict[tuple[str, str], list[str]] = {}
+    folders: dict[str, bool] = {}
     for rel, rec in sorted(ours.items()):
         target = wanted.get(rel)
         if target is None or target.hash != rec.hash or target.kind != rec.kind:
@@ -107,9 +113,9 @@ def plan(wanted: dict[str, Target], recorded: dict[str, Output], out: Path,
         rec = ours.get(rel)
         if rec is not None and rec.hash == target.hash and rec.kind == target.kind:
             continue
-        if rec is None and fsutil.fingerprint(out / rel) is not None:
-            changes.conflicts.append((rel, "a file photokosh did not create is in the way; "
-                                           "it was left untouched: move it to make room"))
+        obstacle = None if rec is not None else _obstacle(out, rel, folders)
+        if obstacle:
+            changes.conflicts.append((rel, obstacle))
             continue
         reusable = spare.get((target.hash, target.kind))
         if reusable and rec is None:
@@ -140,23 +146,20 @@ def apply(changes: Changes, *, state: State, source: Path, out: Path, link: str,
         state.drop_outputs(changes.forget)
     # removals first, then moves, then additions, so that every path is free when needed
     for rel in changes.remove:
-        fsutil.remove(out / rel, out)
+        fsutil.remove(out, rel)
     state.drop_outputs(changes.remove)
     recorded = state.outputs()
     for new, old in changes.move.items():
         rec = recorded[old]
-        dest = out / new
-        dest.parent.mkdir(parents=True, exist_ok=True)
         state.plan_outputs([(new, rec.source, rec.kind, rec.hash)], time.time_ns())
         try:
-            fsutil.publish(out / old, dest)  # link + unlink: a rename that never clobbers
+            fsutil.move(out, old, new)  # link + unlink: a rename that never clobbers
         except fsutil.Occupied:
-            failures.append((new, "a file photokosh did not create is in the way"))
+            failures.append((new, IN_THE_WAY))
             continue
-        fsutil.remove(out / old, out)
         with state.transaction():
             state.drop_outputs([old])
-            state.done_outputs([(new, *fsutil.fingerprint(dest))])
+            state.done_outputs([(new, *fsutil.fingerprint(out, new))])
         if progress:
             progress(1)
     for batch in _batches(changes.add, 200):
@@ -171,7 +174,7 @@ def apply(changes: Changes, *, state: State, source: Path, out: Path, link: str,
             if error:
                 failures.append((rel, error))
             else:
-                done.append((rel, *fsutil.fingerprint(out / rel)))
+                done.append((rel, *fsutil.fingerprint(out, rel)))
         with state.transaction():
             state.done_outputs(done)
             state.drop_outputs(rel for (rel, _), error in zip(items, results, strict=True) if error)
@@ -203,28 +206,27 @@ def _batches(add: dict[str, Target], size: int):
 def _write_group(group: list[tuple[str, Target]], source: Path, out: Path, link: str,
                  boxes: dict[str, list]) -> list[str | None]:
     """Write each file of one source's group; the first copy made serves the others."""
-    first: Path | None = None
+    first: str | None = None
     errors = []
     for rel, target in group:
         errors.append(_write(rel, target, source, out, link, boxes, first))
         if errors[-1] is None and target.kind == "photo" and first is None:
-            first = out / rel
+            first = rel
     return errors
 
 
 def _write(rel: str, target: Target, source: Path, out: Path, link: str,
-           boxes: dict[str, list], copy_of: Path | None = None) -> str | None:
-    dest = out / rel
+           boxes: dict[str, list], copy_of: str | None = None) -> str | None:
     try:
         if target.kind == "photo":
-            fsutil.place(source / target.source, dest, out, link, copy_of)
+            fsutil.place(source / target.source, out, rel, link, copy_of)
         else:
             data = images.read_bytes(source / target.source)
-            fsutil.private_parents(dest, out / BLURRED)  # no face, but still private
-            with fsutil.staged(out, dest, mode=0o600) as tmp:
-                blur.write_blurred(data, boxes.get(target.hash, []), target.source, tmp)
-    except fsutil.Occupied:
-        return "a file photokosh did not create is in the way; it was left untouched"
+            # private: the faces are blurred, but the photos are still the user's own
+            with fsutil.staged(out, rel, private=True) as f:
+                blur.write_blurred(data, boxes.get(target.hash, []), target.source, f)
+    except fsutil.Occupied as exc:
+        return IN_THE_WAY if exc.rel == rel else linked_folder(exc.rel)
     except images.UnreadablePhoto as exc:
         return f"could not be copied: {exc.reason}"
     except OSError as exc:
@@ -236,15 +238,41 @@ def _same(rec: Output, actual: tuple[int, int, int]) -> bool:
     return (rec.size, rec.mtime_ns, rec.ino) == actual
 
 
-def _adoptable(rec: Output, actual: tuple[int, int, int], source: Path, path: Path) -> bool:
+def _obstacle(out: Path, rel: str, folders: dict[str, bool]) -> str | None:
+    """Why nothing of photokosh's can go at OUT/rel, which it has no record of: something is
+    there, or a link or a file stands where a folder on the way should be. `folders` caches
+    which folders are real (or absent) across calls."""
+    parts = rel.split("/")[:-1]
+    for i in range(1, len(parts) + 1):
+        head = "/".join(parts[:i])
+        if head not in folders:
+            st = fsutil.entry(out, head)
+            folders[head] = st is None or stat.S_ISDIR(st.st_mode)
+        if not folders[head]:
+            return linked_folder(head)
+    return IN_THE_WAY_MOVE if fsutil.entry(out, rel) is not None else None
+
+
+def linked_folder(rel: str) -> str:
+    return (f"{rel} is a symbolic link or a file where photokosh wants a folder; nothing was "
+            "written through it: remove it to make room")
+
+
+def _adoptable(rec: Output, actual: tuple[int, int, int], source: Path, out: Path,
+               rel: str) -> bool:
     """A pending row whose file exists: a run was killed between writing and recording it.
     Files appear at their final name only when complete, so the file is ours if it is what
     photokosh would have put there."""
     if rec.kind == "blur":
-        return rec.mtime_ns is not None and actual[1] >= rec.mtime_ns  # made after planning
-    original = fsutil.fingerprint(source / rec.source, follow=True)
-    if original is None:
+        # made after planning; file times come from the kernel's coarse clock, which lags
+        # time.time_ns() by up to a tick, so a file written right after can look older
+        return rec.mtime_ns is not None and actual[1] >= rec.mtime_ns - CLOCK_SLACK_NS
+    try:
+        st = os.stat(source / rec.source)  # the photo in PHOTOS: a link there is followed
+    except OSError:
         return False
-    if path.is_symlink():
-        return os.readlink(path) == os.path.abspath(source / rec.source)
+    original = (st.st_size, st.st_mtime_ns, st.st_ino)
+    target = fsutil.read_link(out, rel)
+    if target is not None:
+        return target == os.path.abspath(source / rec.source)
     return actual[:2] == original[:2] or actual[2] == original[2]  # copy, or hard link

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .catalog import Catalog, FaceEntry
 from .fsutil import write_atomically
-from .layout import report_file
+from .layout import REPORT, report_file
 from .scan import RAW_REASON
 from .version import __version__
 
@@ -84,9 +84,8 @@ def printable(rel: str) -> str:
 
 def write_json(out: Path, document: dict) -> Path:
     """Write OUT/report.json atomically."""
-    dest = report_file(out)
-    write_atomically(out, dest, dumps(document) + "\n")
-    return dest
+    write_atomically(out, REPORT, dumps(document) + "\n", mode=0o644)
+    return report_file(out)
 
 
 def dumps(document: dict) -> str:

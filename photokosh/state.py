@@ -11,16 +11,16 @@ import json
 import logging
 import os
 import sqlite3
+import stat
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import numpy as np
 
-from . import layout
+from . import fsutil, layout
 from .errors import StateError
 from .faces import Face, box_iou
-from .fsutil import make_private_dir
 from .lock import run_lock
 from .records import Analysed, Output, Person, PhotoRow, StoredFace
 
@@ -81,15 +81,20 @@ class State:
 
     def __init__(self, out: Path, *, create: bool = True, readonly: bool = False):
         self.path = layout.state_db(out)
-        if not self.path.exists():
+        if create or fsutil.entry(out, layout.STATE_DIR) is not None:
+            fsutil.private_folder(out, layout.STATE_DIR)  # refuses a link there
+        found = fsutil.entry(out, layout.STATE_DB_PATH)
+        if found is not None and not stat.S_ISREG(found.st_mode):
+            raise StateError(fsutil.not_ours(out, layout.STATE_DB_PATH))
+        if found is None:
             if not create:
                 raise StateError(
-                    f"{out} holds no photokosh state (no {layout.STATE_DIR}/{layout.STATE_DB}): "
+                    f"{out} holds no photokosh state (no {layout.STATE_DB_PATH}): "
                     "run `photokosh sort PHOTOS -o OUT` first"
                 )
-            make_private_dir(self.path.parent)
-            fd = os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600)
-            os.close(fd)
+            with fsutil.folder(out, layout.STATE_DIR) as folder:
+                os.close(os.open(layout.STATE_DB, os.O_CREAT | os.O_WRONLY | os.O_NOFOLLOW,
+                                 0o600, dir_fd=folder))
             log.info("created the state %s", self.path)
         uri = f"file:{self.path}?mode=ro" if readonly else f"file:{self.path}"
         self.db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)

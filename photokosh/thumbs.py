@@ -16,11 +16,11 @@ from pathlib import Path
 
 from PIL import Image
 
-from . import blur, images
+from . import blur, fsutil, images
 from .errors import UnreadablePhoto
 from .faces import FACE_MARGIN
-from .fsutil import make_private_dir, write_atomically
-from .layout import THUMBS_PATH, state_dir, thumbs_dir
+from .fsutil import write_atomically
+from .layout import THUMBS_PATH
 
 SIZE = 96  # px, square
 QUALITY = 82  # JPEG
@@ -50,17 +50,15 @@ def thumb_name(hash_: str, box, *, blurred: bool, size: int = SIZE) -> str:
 def save_cached(out: Path, hash_: str, box, data: bytes) -> None:
     """Keep a thumbnail (of the original photo, not blurred) that the analysis cut from the
     image it had decoded anyway: the page then need not decode that photo again."""
-    dest = _folder(Path(out)) / thumb_name(hash_, box, blurred=False)
-    if not dest.exists():
-        write_atomically(out, dest, data, mode=0o600)
+    rel = f"{THUMBS_PATH}/{thumb_name(hash_, box, blurred=False)}"
+    if fsutil.entry(out, rel) is None:
+        write_atomically(out, rel, data, private=True)
 
 
 def forget(out: Path, faces) -> None:
     """Remove the thumbnails of erased faces, given as (hash, box), in every mode."""
-    folder = thumbs_dir(out)
-    for hash_, box in faces:
-        for blurred in (False, True):
-            (folder / thumb_name(hash_, box, blurred=blurred)).unlink(missing_ok=True)
+    fsutil.unlink_in(out, THUMBS_PATH, [thumb_name(hash_, box, blurred=blurred)
+                                        for hash_, box in faces for blurred in (False, True)])
 
 
 def make_thumbnails(out: Path, source: Path, requests: list[ThumbRequest], *, blurred: bool,
@@ -74,11 +72,11 @@ def make_thumbnails(out: Path, source: Path, requests: list[ThumbRequest], *, bl
     gets no thumbnail and no error: the page simply shows none.
     """
     out, source = Path(out), Path(source)
-    folder = _folder(out)
+    fsutil.private_folder(out, THUMBS_PATH)
     prefix = f"{THUMBS_PATH}/"
     names = {r.face_id: thumb_name(r.hash, r.box, blurred=blurred, size=size)
              for r in requests}
-    existing = {p.name for p in folder.iterdir() if p.is_file()}
+    existing = set(fsutil.listdir(out, THUMBS_PATH))
     missing: dict[str, list[ThumbRequest]] = defaultdict(list)
     for r in requests:
         if names[r.face_id] not in existing:
@@ -95,9 +93,8 @@ def make_thumbnails(out: Path, source: Path, requests: list[ThumbRequest], *, bl
         for done in pool.map(work, missing.items()):
             made.update(done)
     wanted = {names[i] for i in made} | {thumb_name(h, b, blurred=False) for h, b in keep}
-    for name in existing - wanted:
-        if name.endswith(".jpg") or ".tmp" in name:  # .tmp: an earlier version wrote here
-            (folder / name).unlink(missing_ok=True)
+    fsutil.unlink_in(out, THUMBS_PATH, [  # .tmp: an earlier version wrote them here
+        name for name in existing - wanted if name.endswith(".jpg") or ".tmp" in name])
     return {i: prefix + names[i] for i in sorted(made)}
 
 
@@ -127,13 +124,6 @@ def face_thumbnail(image: Image.Image, scale: float, box, width: int, height: in
     return out.getvalue()
 
 
-def _folder(out: Path) -> Path:
-    make_private_dir(state_dir(out))
-    folder = thumbs_dir(out)
-    make_private_dir(folder)
-    return folder
-
-
 def _cut(path: Path, group: list[ThumbRequest], out: Path, names: dict[int, str],
          size: int) -> list[int]:
     try:
@@ -151,7 +141,7 @@ def _cut(path: Path, group: list[ThumbRequest], out: Path, names: dict[int, str]
     for r in group:
         data = face_thumbnail(image, decoded.scale, r.box, width, height, size)
         try:
-            write_atomically(out, thumbs_dir(out) / names[r.face_id], data, mode=0o600)
+            write_atomically(out, f"{THUMBS_PATH}/{names[r.face_id]}", data, private=True)
         except OSError:
             continue
         done.append(r.face_id)

@@ -137,7 +137,10 @@ def _die_at(src, out, call, match, nth):
     seen = [0]
 
     def deadly(source, dest, *args, **kwargs):
-        if match in os.fspath(dest):
+        where = os.fspath(dest)
+        if kwargs.get("dst_dir_fd") is not None:  # a name in a folder opened by descriptor
+            where = os.path.join(os.readlink(f"/proc/self/fd/{kwargs['dst_dir_fd']}"), where)
+        if match in where:
             seen[0] += 1
             if seen[0] == nth:
                 os.kill(os.getpid(), signal.SIGKILL)
@@ -150,9 +153,9 @@ def _die_at(src, out, call, match, nth):
 @pytest.mark.parametrize("call, match, nth", [
     ("link", "/person_", 5),  # a copy complete in .photokosh/tmp, not yet published
     ("link", "/blurred/", 3),  # a blurred copy, likewise
-    ("replace", "thumbs", 2),  # a face thumbnail
-    ("replace", "report.json", 1),
-    ("replace", "index.html", 1),
+    ("rename", "thumbs", 2),  # a face thumbnail
+    ("rename", "report.json", 1),
+    ("rename", "index.html", 1),
 ])
 def test_killed_between_writing_and_renaming(source, reference, tmp_path, call, match, nth):
     out = tmp_path / "out"
