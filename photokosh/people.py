@@ -60,6 +60,7 @@ def forget_person(out: Path, person: str) -> SortResult:
         pid = _resolve(state, person)
         with state.transaction():
             erased = state.forget(pid)
+        state.scrub()
     thumbs.forget(out, erased)
     return refresh_output(out)
 

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Literal, get_args
 
-from . import fsutil, organize
+from . import fsutil, layout, organize, own, thumbs
 from .analyze import default_workers
 from .catalog import Catalog, last_run, read_catalog
 from .cluster import DEFAULT_SETTINGS, ClusterSettings
@@ -112,12 +112,16 @@ def sort_photos(source: Path, out: Path | None = None, options: SortOptions | No
     embedder = embedder or DlibEmbedder(options.model, options.upsample, options.min_face)
     workers = options.workers or default_workers()
     notify = progress or (lambda stage, done, total: None)
+    if fsutil.entry(out.parent, out.name) is not None and \
+            fsutil.entry(out, layout.STATE_DB_PATH) is None:
+        own.check(out, None, own.wanted(options.page))  # a first run: before any write
     if options.dry_run:
         opened = closing(State.snapshot(out))
     else:
         out.mkdir(parents=True, exist_ok=True)
         opened = open_state(out, create=True)
     with opened as state:
+        own.check(out, state, own.wanted(options.page))
         if not options.dry_run:
             fsutil.clean_tmp(out)
         return _run(source, out, options, embedder, workers, state, notify, started)
@@ -161,8 +165,11 @@ def refresh_output(out: Path, *, progress: Progress | None = None,
     with open_state(out) as state:
         last = last_run(state, out)
         options = SortOptions(**last["options"])
-        if page is not None:
-            options.page = page
+        # A page of photokosh's from an earlier run is rewritten too, or it would still show
+        # the old names, and the faces of someone just forgotten.
+        options.page = page if page is not None else (
+            options.page or own.is_own(out, state, layout.PAGE))
+        own.check(out, state, own.wanted(options.page))
         catalog = read_catalog(state, Path(last["source"]), out, last["run"])
         catalog.reused = len(catalog.photos)
         notify = progress or (lambda stage, done, total: None)
@@ -196,6 +203,10 @@ def _finish(state: State, catalog: Catalog, options: SortOptions, workers: int, 
         write_json(out, report)
         if options.page:
             publish_page(catalog, report, blurred=options.blur, workers=workers)
+        else:  # the page cleans its thumbnails; without it, an erased face's go here
+            thumbs.forget(out, [(p.hash, f.box) for p in catalog.photos for f in p.faces
+                                if f.forgotten])
+        own.record(out, state, own.wanted(options.page))
     return SortResult(report, catalog, changes)
 
 

@@ -99,6 +99,9 @@ class State:
         uri = f"file:{self.path}?mode=ro" if readonly else f"file:{self.path}"
         self.db = sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None)
         self.db.execute("PRAGMA busy_timeout=30000")
+        # Deleted rows (a forgotten person's embeddings) are overwritten, not left in free
+        # pages: upstream SQLite's default is off (Debian's build has it on).
+        self.db.execute("PRAGMA secure_delete=ON")
         if not readonly:
             self.db.execute("PRAGMA journal_mode=WAL")
             # WAL + NORMAL survives a killed process (only a power loss can drop the last commits).
@@ -287,6 +290,11 @@ class State:
                         "WHERE person=?", (pid,))
         self.db.execute("UPDATE people SET forgotten=1, name=NULL WHERE id=?", (pid,))
         return erased
+
+    def scrub(self) -> None:
+        """Copy the write-ahead log into the database and empty it, so that no older copy of
+        a page (holding what was just erased) stays in the log."""
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # -- outputs ---------------------------------------------------------------------------
     def outputs(self) -> dict[str, Output]:

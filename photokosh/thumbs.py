@@ -50,6 +50,7 @@ def thumb_name(hash_: str, box, *, blurred: bool, size: int = SIZE) -> str:
 def save_cached(out: Path, hash_: str, box, data: bytes) -> None:
     """Keep a thumbnail (of the original photo, not blurred) that the analysis cut from the
     image it had decoded anyway: the page then need not decode that photo again."""
+    fsutil.private_folder(out, THUMBS_PATH)  # refuses a link there
     rel = f"{THUMBS_PATH}/{thumb_name(hash_, box, blurred=False)}"
     if fsutil.entry(out, rel) is None:
         write_atomically(out, rel, data, private=True)

@@ -69,6 +69,10 @@ def merge(out: Path, source: str, target: str, force: bool) -> None:
 def forget(out: Path, person: str) -> None:
     """Erase PERSON: embeddings, thumbnails and folder; later runs do not bring them back.
 
+    Their photos go to unknown/. The erasure holds for the same files: a re-saved or
+    edited copy of one of their photos (new bytes) is a new photo, and brings their face
+    back as a new person, since photokosh keeps nothing of the face to recognise it by.
+
     \b
     Example:
         photokosh forget ~/People person_007
