@@ -50,6 +50,7 @@ class Target:
 class Changes:
     add: dict[str, Target] = field(default_factory=dict)
     move: dict[str, str] = field(default_factory=dict)  # new rel -> old rel
+    move_to: dict[str, Target] = field(default_factory=dict)  # new rel -> what it holds
     remove: list[str] = field(default_factory=list)
     adopt: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # pending rows found done
     forget: list[str] = field(default_factory=list)  # records of files the user changed
@@ -94,7 +95,10 @@ def plan(wanted: dict[str, Target], recorded: dict[str, Output], out: Path,
     for rel, rec in recorded.items():
         actual = fsutil.fingerprint(out, rel)
         if rec.done:
-            if actual is None or not _same(rec, actual):
+            if actual is not None and not _same(rec, actual) and _edited_source(
+                    rec, actual, source):
+                changes.adopt[rel] = actual  # a hard link whose photo was edited in place
+            elif actual is None or not _same(rec, actual):
                 changes.forget.append(rel)  # gone, or changed by the user: no longer ours
                 continue
         else:
@@ -117,9 +121,12 @@ def plan(wanted: dict[str, Target], recorded: dict[str, Output], out: Path,
         if obstacle:
             changes.conflicts.append((rel, obstacle))
             continue
-        reusable = spare.get((target.hash, target.kind))
+        reusable = [r for r in spare.get((target.hash, target.kind), [])
+                    if _movable(out, r, source / target.source)]
         if reusable and rec is None:
-            changes.move[rel] = reusable.pop()
+            changes.move[rel] = reusable[-1]
+            changes.move_to[rel] = target
+            spare[(target.hash, target.kind)].remove(reusable[-1])
         else:
             changes.add[rel] = target
     moved = set(changes.move.values())
@@ -150,8 +157,10 @@ def apply(changes: Changes, *, state: State, source: Path, out: Path, link: str,
     state.drop_outputs(changes.remove)
     recorded = state.outputs()
     for new, old in changes.move.items():
-        rec = recorded[old]
-        state.plan_outputs([(new, rec.source, rec.kind, rec.hash)], time.time_ns())
+        rec, target = recorded[old], changes.move_to[new]
+        # recorded under the photo's new path before the move, so that a run killed in
+        # between finds the moved file and adopts it (_adoptable looks at that photo)
+        state.plan_outputs([(new, target.source, rec.kind, rec.hash)], time.time_ns())
         try:
             fsutil.move(out, old, new)  # link + unlink: a rename that never clobbers
         except fsutil.Occupied:
@@ -256,6 +265,23 @@ def _obstacle(out: Path, rel: str, folders: dict[str, bool]) -> str | None:
 def linked_folder(rel: str) -> str:
     return (f"{rel} is a symbolic link or a file where photokosh wants a folder; nothing was "
             "written through it: remove it to make room")
+
+
+def _movable(out: Path, rel: str, photo: Path) -> bool:
+    """A file of photokosh's can serve at another path unless it is a link to another photo
+    (the photo moved in PHOTOS: the link must point at its new path, so a new one is made)."""
+    target = fsutil.read_link(out, rel)
+    return target is None or target == os.path.abspath(photo)
+
+
+def _edited_source(rec: Output, actual: tuple[int, int, int], source: Path) -> bool:
+    """OUT's file is the very file of the photo (a hard link), which was edited in place:
+    still photokosh's, with the photo's new size and time."""
+    try:
+        return rec.kind == "photo" and actual[2] == rec.ino == os.stat(
+            source / rec.source).st_ino
+    except OSError:
+        return False
 
 
 def _adoptable(rec: Output, actual: tuple[int, int, int], source: Path, out: Path,
