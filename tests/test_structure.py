@@ -7,6 +7,7 @@ Read with `ast` from every photokosh/**/*.py, so subpackages are checked as they
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "photokosh"
@@ -160,3 +161,17 @@ def test_the_checks_see_cycles_and_private_names(tmp_path, monkeypatch):
     assert "photokosh.pipeline" in _graph()["photokosh.fake"]  # inside a function counts
     assert "photokosh.state" in _graph()["photokosh.pipeline"]
     assert ("photokosh.organize", None) in [(t, n) for t, n, _ in _imports("photokosh.pipeline")]
+
+
+def test_the_readme_stage_table_names_every_module():
+    """README's "How it works" names each module with its one job: a module added without a
+    line there has no stated job (and no file may hold two: house style 5)."""
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## How it works", 1)[1].split("\n## ", 1)[0]
+    named = set(re.findall(r"`((?:cli/)?\w+\.py)`", section))
+    files = {str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py")}
+    assert files - named == set(), "modules the README's stage table does not name"
+    assert named - files == set(), "the README's stage table names modules that do not exist"
+    too_long = {f: n for f in files
+                if (n := len((PACKAGE / f).read_text(encoding="utf-8").splitlines())) > 350}
+    assert too_long == {}, "files past ~350 lines have two jobs: split them"
