@@ -21,26 +21,20 @@ from .images import Decoded
 # dlib's boxes run from the brows to the chin: hair, ears and chin lie within this share of
 # the box's side beyond each edge. Thumbnails show that much around a face, blurring hides it.
 FACE_MARGIN = 0.45
-# Smallest face box (px) dlib's detectors find reliably without upsampling: measured ~70 px
-# for the HOG detector (its scanning window is 80 x 80), so faces are brought to 80 px.
+# HOG finds faces from ~70 px (its window is 80 x 80): faces are brought to 80 px
+# (docs/performance.md, "What makes it fast").
 DETECTABLE_FACE = 80
 # Without --min-face, the smallest face looked for is 1/40 of the photo's long side (100 px
 # on a 12 MP photo, what face_recognition's CLI finds there), and never below 40 px (what
 # upsampling once finds at full size, face_recognition's default for small photos).
 AUTO_FACE_FRACTION = 1 / 40
 AUTO_FACE_FLOOR = 40
-# HOG runs on luminance (see faces()), whose gradients are never stronger than the strongest
-# colour channel's that dlib uses on RGB, so its scores come out a little lower. On 240 photos
-# of benchmarks/make_album.py (666 faces) the default threshold 0 found 660 faces on luma
-# against 662 on RGB; at -0.1 luma finds 662, with the same 3 false detections as at 0.
+# HOG runs on luminance (29% faster than RGB), whose gradients are weaker than RGB's strongest
+# channel: its threshold is lowered to find what RGB at 0 finds (docs/performance.md).
 HOG_THRESHOLD = -0.1
-# Some faces still score under that on luma and 0 or more on RGB, where face_recognition finds
-# them. So a luma candidate from HOG_RECHECK up to HOG_THRESHOLD is scored again by HOG on RGB
-# in a window reaching RECHECK_MARGIN box widths beyond it on each side, and kept if an RGB
-# detection there scores 0 or more (face_recognition's threshold) and overlaps it at IoU >= 0.5.
-# On benchmark albums of seeds 1 and 2 (2,000 photos each) and 3-5 (300 each) it found 16, 15,
-# 5, 1 and 4 more of their 13,267 faces, with 8 more false detections in all (108 left,
-# face_recognition's CLI method 112), for 1.6-3.1% of the detector's time (README, Performance).
+# Luma candidates from HOG_RECHECK up to HOG_THRESHOLD are scored again on RGB in a window
+# RECHECK_MARGIN box widths wider on each side, and kept at RGB >= 0 (face_recognition's
+# threshold) with IoU >= 0.5: faces only RGB finds, for ~2% of detector time (docs/performance.md).
 HOG_RECHECK = -0.5
 RECHECK_MARGIN = 0.5
 

@@ -23,11 +23,8 @@ BLOCK = 2048  # query rows per block of the numpy search
 # asks for), each query searching its PROBES nearest. Cells and search work on the faces
 # projected on their PCA_DIMS principal axes (faiss's PCAMatrix), which halves the search:
 # dlib's 128 dimensions have far fewer that matter (64 hold 98% of the variance on lfw-dev).
-# CANDIDATES times k found rows are then re-ranked by their exact distance. Measured on
-# 100,000 of benchmarks/cluster_scale.py's faces stored as 32-bit floats (BCubed F,
-# clustering seconds): PROBES 24 with 2 sqrt(n) cells 0.8636; 40 0.8647; 48 0.8654, 20 s;
-# 96 with 8 sqrt(n) cells 0.8670, 27 s; faiss's HNSW graph (12 links, built by one thread to
-# stay deterministic) 0.8650, 37 s. As stored (16-bit) and searched: 0.8655, 22 s.
+# CANDIDATES times k found rows are then re-ranked by their exact distance. The settings and
+# the indexes they beat are measured in docs/scale.md ("Which index").
 CELLS = 4.0
 PROBES = 48
 TRAIN_PER_CELL = 50
