@@ -285,8 +285,8 @@ def listdir(out: Path, rel: str) -> list[str]:
     try:
         with folder(out, rel) as fd:
             return os.listdir(fd)
-    except FileNotFoundError:
-        return []
+    except (FileNotFoundError, Occupied):
+        return []  # none, or no real folder: nothing of photokosh's is there
 
 
 def unlink_in(out: Path, rel: str, names) -> int:
@@ -296,7 +296,7 @@ def unlink_in(out: Path, rel: str, names) -> int:
         with folder(out, rel) as fd:
             for name in names:
                 count += _unlink_quietly(name, fd)
-    except FileNotFoundError:
+    except (FileNotFoundError, Occupied):
         pass
     return count
 

@@ -27,6 +27,8 @@ def run_lock(out: Path) -> Iterator[None]:
             raise
         raise PhotokoshError(fsutil.not_ours(out, LOCK_PATH)) from None
     try:
+        if os.fstat(fd).st_nlink != 1:  # a hard link to someone's file: never truncate it
+            raise PhotokoshError(fsutil.not_ours(out, LOCK_PATH))
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -96,7 +96,7 @@ def plan(wanted: dict[str, Target], recorded: dict[str, Output], out: Path,
         actual = fsutil.fingerprint(out, rel)
         if rec.done:
             if actual is not None and not _same(rec, actual) and _edited_source(
-                    rec, actual, source):
+                    rec, actual, source, out, rel):
                 changes.adopt[rel] = actual  # a hard link whose photo was edited in place
             elif actual is None or not _same(rec, actual):
                 changes.forget.append(rel)  # gone, or changed by the user: no longer ours
@@ -160,7 +160,10 @@ def apply(changes: Changes, *, state: State, source: Path, out: Path, link: str,
         rec, target = recorded[old], changes.move_to[new]
         # recorded under the photo's new path before the move, so that a run killed in
         # between finds the moved file and adopts it (_adoptable looks at that photo)
-        state.plan_outputs([(new, target.source, rec.kind, rec.hash)], time.time_ns())
+        # planned "at" the moved file's own time: a blurred copy is adopted when made after
+        # planning, and a moved one keeps the time it was made at
+        state.plan_outputs([(new, target.source, rec.kind, rec.hash)],
+                           rec.mtime_ns or time.time_ns())
         try:
             fsutil.move(out, old, new)  # link + unlink: a rename that never clobbers
         except fsutil.Occupied:
@@ -274,14 +277,17 @@ def _movable(out: Path, rel: str, photo: Path) -> bool:
     return target is None or target == os.path.abspath(photo)
 
 
-def _edited_source(rec: Output, actual: tuple[int, int, int], source: Path) -> bool:
+def _edited_source(rec: Output, actual: tuple[int, int, int], source: Path, out: Path,
+                   rel: str) -> bool:
     """OUT's file is the very file of the photo (a hard link), which was edited in place:
     still photokosh's, with the photo's new size and time."""
     try:
-        return rec.kind == "photo" and actual[2] == rec.ino == os.stat(
-            source / rec.source).st_ino
+        photo = os.stat(source / rec.source)
     except OSError:
         return False
+    here = fsutil.entry(out, rel)
+    return (rec.kind == "photo" and here is not None and actual[2] == rec.ino == photo.st_ino
+            and here.st_dev == photo.st_dev)
 
 
 def _adoptable(rec: Output, actual: tuple[int, int, int], source: Path, out: Path,

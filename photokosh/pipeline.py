@@ -121,7 +121,7 @@ def sort_photos(source: Path, out: Path | None = None, options: SortOptions | No
         out.mkdir(parents=True, exist_ok=True)
         opened = open_state(out, create=True)
     with opened as state:
-        own.check(out, state, own.wanted(options.page))
+        _check_out(out, state, options)
         if not options.dry_run:
             fsutil.clean_tmp(out)
         return _run(source, out, options, embedder, workers, state, notify, started)
@@ -169,12 +169,21 @@ def refresh_output(out: Path, *, progress: Progress | None = None,
         # the old names, and the faces of someone just forgotten.
         options.page = page if page is not None else (
             options.page or own.is_own(out, state, layout.PAGE))
-        own.check(out, state, own.wanted(options.page))
+        _check_out(out, state, options)
         catalog = read_catalog(state, Path(last["source"]), out, last["run"])
         catalog.reused = len(catalog.photos)
         notify = progress or (lambda stage, done, total: None)
         return _finish(state, catalog, options, options.workers or default_workers(),
                        None, started, notify)
+
+
+def _check_out(out: Path, state: State, options: SortOptions) -> None:
+    """Refuse, before anything in OUT changes, what would stop the run halfway: a report or
+    page photokosh did not write, a link where its own folders are."""
+    own.check(out, state, own.wanted(options.page))
+    if not options.dry_run:
+        for rel in (layout.TMP_PATH, layout.THUMBS_PATH):
+            fsutil.private_folder(out, rel)
 
 
 def _finish(state: State, catalog: Catalog, options: SortOptions, workers: int, run,
@@ -200,13 +209,12 @@ def _finish(state: State, catalog: Catalog, options: SortOptions, workers: int, 
     if not options.dry_run:
         if run is not None:
             state.finish_run(run, time.time())
-        write_json(out, report)
+        write_json(out, report, state)
         if options.page:
-            publish_page(catalog, report, blurred=options.blur, workers=workers)
+            publish_page(catalog, report, state, blurred=options.blur, workers=workers)
         else:  # the page cleans its thumbnails; without it, an erased face's go here
             thumbs.forget(out, [(p.hash, f.box) for p in catalog.photos for f in p.faces
                                 if f.forgotten])
-        own.record(out, state, own.wanted(options.page))
     return SortResult(report, catalog, changes)
 
 

@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 
 from .catalog import Catalog, FaceEntry
-from .fsutil import write_atomically
 from .layout import REPORT, report_file
+from .own import write
 from .scan import RAW_REASON
+from .state import State
 from .version import __version__
 
 SCHEMA = 1
@@ -82,9 +83,9 @@ def printable(rel: str) -> str:
     return rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def write_json(out: Path, document: dict) -> Path:
-    """Write OUT/report.json atomically."""
-    write_atomically(out, REPORT, dumps(document) + "\n", mode=0o644)
+def write_json(out: Path, document: dict, state: State) -> Path:
+    """Write OUT/report.json atomically, as photokosh's."""
+    write(out, state, REPORT, dumps(document) + "\n")
     return report_file(out)
 
 

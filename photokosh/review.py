@@ -6,13 +6,15 @@ from pathlib import Path
 
 from .catalog import Catalog
 from .page import render_page, write_page
+from .state import State
 from .thumbs import ThumbRequest, make_thumbnails
 
 FACES_SHOWN = 12
 UNKNOWN_SHOWN = 60
 
 
-def publish_page(catalog: Catalog, report: dict, *, blurred: bool, workers: int = 1) -> Path:
+def publish_page(catalog: Catalog, report: dict, state: State, *, blurred: bool,
+                 workers: int = 1) -> Path:
     """Write OUT/index.html: thumbnails for each person's most typical faces (cut from the
     blurred copies with --blur, so the page shows no face either) and for unknown faces."""
     where: dict[int, tuple[str, str, tuple]] = {}
@@ -37,4 +39,4 @@ def publish_page(catalog: Catalog, report: dict, *, blurred: bool, workers: int 
                              workers=workers, keep=keep)
     html = render_page(report, shown, thumbs, unknown_faces=unknown,
                        face_photos={fid: where[fid][0] for fid in wanted if fid in where})
-    return write_page(catalog.output, html)
+    return write_page(catalog.output, html, state)

@@ -84,7 +84,7 @@ class State:
         if create or fsutil.entry(out, layout.STATE_DIR) is not None:
             fsutil.private_folder(out, layout.STATE_DIR)  # refuses a link there
         found = fsutil.entry(out, layout.STATE_DB_PATH)
-        if found is not None and not stat.S_ISREG(found.st_mode):
+        if found is not None and (not stat.S_ISREG(found.st_mode) or found.st_nlink != 1):
             raise StateError(fsutil.not_ours(out, layout.STATE_DB_PATH))
         if found is None:
             if not create:

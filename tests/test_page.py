@@ -23,6 +23,7 @@ from PIL import Image, ImageOps
 
 from photokosh import SortOptions, sort_photos
 from photokosh.page import MARKER, render_page, write_page
+from photokosh.state import open_state
 from photokosh.thumbs import ThumbRequest, make_thumbnails
 
 HOSTILE = "<script>alert(1)</script>"
@@ -109,8 +110,9 @@ def test_page_flags_doubtful_people_and_works_without_script():
 
 
 def test_page_is_written_atomically(tmp_path):
-    path = write_page(tmp_path, "<p>one</p>")
-    write_page(tmp_path, "<p>two</p>")
+    with open_state(tmp_path, create=True) as state:
+        path = write_page(tmp_path, "<p>one</p>", state)
+        write_page(tmp_path, "<p>two</p>", state)
     assert path == tmp_path / "index.html" and path.read_text() == "<p>two</p>"
     # nothing left beside it: the temporary file lived in OUT/.photokosh/tmp and was renamed
     assert sorted(p.name for p in tmp_path.iterdir()) == [".photokosh", "index.html"]
@@ -412,8 +414,9 @@ def build_output(tmp_path: Path) -> tuple[Path, dict]:
             else:
                 unknown.append(face.id)
     thumbs = make_thumbnails(out, src, requests, blurred=False)
-    write_page(out, render_page(result.report, faces, thumbs, unknown_faces=unknown,
-                                face_photos=face_photos))
+    with open_state(out) as state:
+        write_page(out, render_page(result.report, faces, thumbs, unknown_faces=unknown,
+                                    face_photos=face_photos), state)
     return out, json.loads((out / "report.json").read_text())
 
 
