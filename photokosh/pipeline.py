@@ -8,6 +8,7 @@ state, so a killed run loses nothing and the next run picks up where it stopped.
 
 from __future__ import annotations
 
+import os
 import time
 from contextlib import closing
 from dataclasses import asdict, dataclass, replace
@@ -106,7 +107,7 @@ def sort_photos(source: Path, out: Path | None = None, options: SortOptions | No
     options = options or SortOptions()
     source = Path(source).resolve()
     out = Path(out).resolve() if out else default_output(source)
-    if out == source:
+    if out == source or _same_folder(out, source):
         raise PhotokoshError("the output folder must not be the photo folder itself: "
                              "choose another -o OUT")
     embedder = embedder or DlibEmbedder(options.model, options.upsample, options.min_face)
@@ -123,13 +124,21 @@ def sort_photos(source: Path, out: Path | None = None, options: SortOptions | No
         return _run(source, out, options, embedder, workers, state, notify, started)
 
 
+def _same_folder(a: Path, b: Path) -> bool:
+    # By device and inode: a bind mount or a link makes one folder two paths.
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False  # OUT does not exist yet, so it is not PHOTOS
+
+
 def _run(source, out, options, embedder, workers, state: State, notify, started) -> SortResult:
     run = state.begin_run(started)
     # The page's thumbnails are cut while each photo is decoded anyway; not with --blur,
     # whose page shows blurred faces only, nor when nothing will be shown.
     keep_thumbs = options.page and not options.blur and not options.dry_run
     inventory = update_analyses(source, state, embedder, workers, run, notify,
-                                exclude=[out] if source in out.parents else [],
+                                exclude=[out],  # by identity: OUT may be behind a link
                                 scheduler=options.scheduler,
                                 thumbs_to=out if keep_thumbs else None)
     notify("cluster", 0, 1)
