@@ -153,10 +153,12 @@ def _run(source, out, options, embedder, workers, state: State, notify, started)
     state.set_meta("last_run", {
         "source": str(source), "key": embedder.key, "options": asdict(options), "run": run,
         "scan_errors": errors, "aliases": scanned.aliases, "ignored": scanned.ignored,
-        "raw": scanned.raw})
+        "raw": scanned.raw, "hidden": len(scanned.hidden)})
     catalog = read_catalog(state, source, out, run)
-    catalog.reused = inventory.reused
-    catalog.analysed = inventory.analysed
+    # Counted over the report's photos, so that analysed + reused == photos: an unreadable
+    # file is neither, an alias is not a photo of its own.
+    catalog.analysed = sum(p.rel in inventory.analysed for p in catalog.photos)
+    catalog.reused = len(catalog.photos) - catalog.analysed
     return _finish(state, catalog, options, workers, run, started, notify)
 
 
