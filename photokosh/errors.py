@@ -32,6 +32,11 @@ class OptionError(PhotokoshError, ValueError):
     may be."""
 
 
+class InvalidName(PhotokoshError, ValueError):
+    """A person's name with nothing in it usable as a folder name: a bad argument, which the
+    CLI reports as a usage error."""
+
+
 class ModelMissing(PhotokoshError):
     """The face model's files (the face_recognition_models package) are not installed."""
 

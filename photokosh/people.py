@@ -7,7 +7,7 @@ from pathlib import Path
 
 from . import thumbs
 from .catalog import load_catalog
-from .errors import PhotokoshError, UnknownPerson
+from .errors import InvalidName, PhotokoshError, UnknownPerson
 from .names import clean_name, folder_name
 from .pipeline import SortResult, refresh_output
 from .state import State, open_state
@@ -25,8 +25,8 @@ def name_person(out: Path, person: str, name: str) -> SortResult:
     later run."""
     display = clean_name(name)
     if folder_name(display) is None:
-        raise PhotokoshError(f"{name!r} has no characters usable in a folder name: "
-                             "choose another name")
+        raise InvalidName(f"{name!r} has no characters usable in a folder name: "
+                          "choose another name")
     with open_state(out) as state:
         pid = _resolve(state, person)
         with state.transaction():
