@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from contextlib import closing
+from contextlib import closing, nullcontext
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Literal, get_args
@@ -19,7 +19,7 @@ from . import fsutil, organize
 from .analyze import default_workers
 from .catalog import Catalog, last_run, read_catalog
 from .cluster import DEFAULT_SETTINGS, ClusterSettings
-from .errors import OptionError, PhotokoshError
+from .errors import OptionError, PhotokoshError, io_failures
 from .faces import DlibEmbedder, Embedder
 from .known import load_references, name_people
 from .layout import default_output
@@ -113,15 +113,16 @@ def sort_photos(source: Path, out: Path | None = None, options: SortOptions | No
     embedder = embedder or DlibEmbedder(options.model, options.upsample, options.min_face)
     workers = options.workers or default_workers()
     notify = progress or (lambda stage, done, total: None)
-    if options.dry_run:
-        opened = closing(State.snapshot(out))
-    else:
-        out.mkdir(parents=True, exist_ok=True)
-        opened = open_state(out, create=True)
-    with opened as state:
-        if not options.dry_run:
-            fsutil.clean_tmp(out)
-        return _run(source, out, options, embedder, workers, state, notify, started)
+    with io_failures(out):
+        if options.dry_run:
+            opened = closing(State.snapshot(out))
+        else:
+            out.mkdir(parents=True, exist_ok=True)
+            opened = open_state(out, create=True)
+        with opened as state:
+            if not options.dry_run:
+                fsutil.clean_tmp(out)
+            return _run(source, out, options, embedder, workers, state, notify, started)
 
 
 def _same_folder(a: Path, b: Path) -> bool:
@@ -163,13 +164,15 @@ def _run(source, out, options, embedder, workers, state: State, notify, started)
 
 
 def refresh_output(out: Path, *, progress: Progress | None = None,
-                   page: bool | None = None) -> SortResult:
+                   page: bool | None = None, state: State | None = None) -> SortResult:
     """Bring OUT, its report and its page in line with the state, without scanning or
     detecting: after a person is named, merged or forgotten. `page` forces the review page
-    on or off (default: as the last run had it)."""
+    on or off (default: as the last run had it). `state`: OUT's state, already open under
+    the lock by the caller, who so holds the lock from its change to the end of the refresh."""
     started = time.time()
     out = Path(out).resolve()
-    with open_state(out) as state:
+    opened = nullcontext(state) if state is not None else open_state(out)
+    with io_failures(out), opened as state:
         last = last_run(state, out)
         options = SortOptions(**last["options"])
         if page is not None:
