@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import logging
 import os
+import select
+import threading
+import time
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -94,7 +97,37 @@ def split_duplicates(jobs: list[Candidate]) -> tuple[list[Candidate], list[Analy
 _worker: dict = {}
 
 
-def _init_worker(embedder: Embedder, known: frozenset[str], thumb_size: int | None) -> None:
+def exit_when_gone(main_pid: int) -> None:
+    """End this worker as soon as the main process `main_pid` is gone, however it died: a
+    kill -9 runs no clean-up, and the forkserver (the workers' parent) lives on, so neither
+    the pool nor a parent-death signal would end them. With the workers gone, the forkserver
+    and the resource tracker exit by themselves."""
+    try:
+        fd = os.pidfd_open(main_pid)
+    except ProcessLookupError:
+        os._exit(1)  # died already
+    except (AttributeError, OSError):  # no pidfd (not Linux 5.3+): look every second
+        def poll() -> None:
+            while True:
+                time.sleep(1)
+                try:
+                    os.kill(main_pid, 0)
+                except (ProcessLookupError, PermissionError):  # gone, or its pid reused
+                    os._exit(1)
+
+        threading.Thread(target=poll, daemon=True).start()
+        return
+
+    def watch() -> None:
+        select.select([fd], [], [])  # readable when the process has exited
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _init_worker(main_pid: int, embedder: Embedder, known: frozenset[str],
+                 thumb_size: int | None) -> None:
+    exit_when_gone(main_pid)
     # One BLAS/OpenMP thread per worker: the workers already use every core.
     try:
         from threadpoolctl import threadpool_limits
@@ -134,7 +167,7 @@ def analyze(jobs: Iterable[Candidate], embedder: Embedder, *, known: frozenset[s
             yield analyze_file(job, embedder, known, thumb_size)
         return
     suspects: list[Candidate] = []
-    setup = (embedder, known, thumb_size)
+    setup = (os.getpid(), embedder, known, thumb_size)
     yield from _pool_run(jobs, setup, workers, suspects)
     for job in suspects:  # each alone, so a crash names its photo
         log.debug("retrying %s alone: a worker process died while it was being analysed",

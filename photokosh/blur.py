@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import BinaryIO
 
@@ -51,9 +52,25 @@ def _feathered(width: int, height: int) -> Image.Image:
     return mask.filter(ImageFilter.GaussianBlur(fade / 2))
 
 
+NAME_MAX = 255  # bytes in one file name, on nearly every file system
+
+
 def output_name(rel: str) -> str:
-    """Blurred copies keep the name when Pillow can write the format, else become JPEG."""
-    return rel if Path(rel).suffix.lower() in _SAVE_AS else rel + ".jpg"
+    """Blurred copies keep the name when Pillow can write the format, else become JPEG
+    (name.heic.jpg); a name too long for that is cut and told apart by a hash of it."""
+    if Path(rel).suffix.lower() in _SAVE_AS:
+        return rel
+    head, slash, name = rel.rpartition("/")
+    if len(_bytes(name + ".jpg")) > NAME_MAX:
+        tag = "-" + hashlib.blake2b(_bytes(name), digest_size=4).hexdigest()
+        while len(_bytes(name + tag + ".jpg")) > NAME_MAX:
+            name = name[:-1]
+        name += tag
+    return f"{head}{slash}{name}.jpg"
+
+
+def _bytes(name: str) -> bytes:
+    return name.encode("utf-8", "surrogateescape")
 
 
 def blurred_rel(rel: str) -> str:

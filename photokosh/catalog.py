@@ -68,6 +68,7 @@ class Catalog:
     analysed: int = 0
     reused: int = 0
     raw: list[str] = field(default_factory=list)  # camera RAW files, not read
+    hidden: int = 0  # hidden entries in PHOTOS, passed over
 
     def duplicates(self) -> list[list[str]]:
         by_hash: dict[str, list[str]] = {}
@@ -120,7 +121,8 @@ def read_catalog(state: State, source: Path, out: Path, run: int | None) -> Cata
                 "min_samples": o["min_samples"], "min_photos": o["min_photos"],
                 "link": o["link"], "blur": o["blur"], "embedder": key}
     return Catalog(source, out, settings, photos, people, errors,
-                   [tuple(a) for a in last["aliases"]], last["ignored"], raw=last.get("raw", []))
+                   [tuple(a) for a in last["aliases"]], last["ignored"], raw=last.get("raw", []),
+                   hidden=last.get("hidden", 0))
 
 
 def _people(state: State, photos: list[PhotoEntry],

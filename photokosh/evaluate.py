@@ -67,7 +67,7 @@ def labelled_faces(root: Path, labels: dict[str, list[str]], embedder: Embedder,
     with open_state(cache, create=True) as state:
         run = state.begin_run(0.0)
         update_analyses(root, state, embedder, workers or default_workers(), run, notify,
-                        exclude=[cache] if root in cache.parents else [])
+                        exclude=[cache])
         faces = state.current_faces(embedder.key)
         rows = state.photo_rows()
         sizes = state.analysed(embedder.key)

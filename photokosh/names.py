@@ -8,8 +8,11 @@ import unicodedata
 from .layout import PERSON_ID, RESERVED
 
 MAX_NAME_BYTES = 120
-_WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
-                     *(f"LPT{i}" for i in range(1, 10))}
+# Windows opens a device for these, with any extension; its ports take the superscript
+# digits too (its own list: "Naming Files, Paths, and Namespaces").
+_PORTS = [*"0123456789", "\u00b9", "\u00b2", "\u00b3"]
+_WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$",
+                     *(f"{port}{n}" for port in ("COM", "LPT") for n in _PORTS)}
 
 
 def clean_name(name: str) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from . import thumbs
 from .catalog import load_catalog
-from .errors import PhotokoshError, UnknownPerson
+from .errors import InvalidName, PhotokoshError, UnknownPerson, io_failures
 from .names import clean_name, folder_name
 from .pipeline import SortResult, refresh_output
 from .state import State, open_state
@@ -25,9 +25,9 @@ def name_person(out: Path, person: str, name: str) -> SortResult:
     later run."""
     display = clean_name(name)
     if folder_name(display) is None:
-        raise PhotokoshError(f"{name!r} has no characters usable in a folder name: "
-                             "choose another name")
-    with open_state(out) as state:
+        raise InvalidName(f"{name!r} has no characters usable in a folder name: "
+                          "choose another name")
+    with io_failures(out), open_state(out) as state:
         pid = _resolve(state, person)
         with state.transaction():
             state.set_name(pid, display)
@@ -36,7 +36,7 @@ def name_person(out: Path, person: str, name: str) -> SortResult:
 
 def merge_people(out: Path, source: str, target: str, force: bool = False) -> SortResult:
     """Make `source` part of `target` (who keeps their id and name), for good."""
-    with open_state(out) as state:
+    with io_failures(out), open_state(out) as state:
         src, dst = _resolve(state, source), _resolve(state, target)
         if src == dst:
             raise PhotokoshError(f"{source} and {target} are the same person already")
@@ -56,13 +56,14 @@ def merge_people(out: Path, source: str, target: str, force: bool = False) -> So
 def forget_person(out: Path, person: str) -> SortResult:
     """Erase a person: their embeddings, thumbnails and folder go, and the same photos never
     bring them back (the way to honour an erasure request)."""
-    with open_state(out) as state:
+    # The lock is held through the refresh: no run can come between erasure and OUT.
+    with io_failures(out), open_state(out) as state:
         pid = _resolve(state, person)
         with state.transaction():
             erased = state.forget(pid)
         state.scrub()
-    thumbs.forget(out, erased)
-    return refresh_output(out)
+        thumbs.forget(out, erased)
+        return refresh_output(out, state=state)
 
 
 def _resolve(state: State, person: str) -> str:

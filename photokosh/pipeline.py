@@ -8,8 +8,9 @@ state, so a killed run loses nothing and the next run picks up where it stopped.
 
 from __future__ import annotations
 
+import os
 import time
-from contextlib import closing
+from contextlib import closing, nullcontext
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Literal, get_args
@@ -18,7 +19,7 @@ from . import fsutil, layout, organize, own, thumbs
 from .analyze import default_workers
 from .catalog import Catalog, last_run, read_catalog
 from .cluster import DEFAULT_SETTINGS, ClusterSettings
-from .errors import OptionError, PhotokoshError
+from .errors import OptionError, PhotokoshError, io_failures
 from .faces import DlibEmbedder, Embedder
 from .known import load_references, name_people
 from .layout import default_output
@@ -106,25 +107,34 @@ def sort_photos(source: Path, out: Path | None = None, options: SortOptions | No
     options = options or SortOptions()
     source = Path(source).resolve()
     out = Path(out).resolve() if out else default_output(source)
-    if out == source:
+    if out == source or _same_folder(out, source):
         raise PhotokoshError("the output folder must not be the photo folder itself: "
                              "choose another -o OUT")
     embedder = embedder or DlibEmbedder(options.model, options.upsample, options.min_face)
     workers = options.workers or default_workers()
     notify = progress or (lambda stage, done, total: None)
-    if fsutil.entry(out.parent, out.name) is not None and \
-            fsutil.entry(out, layout.STATE_DB_PATH) is None:
-        own.check(out, None, own.wanted(options.page))  # a first run: before any write
-    if options.dry_run:
-        opened = closing(State.snapshot(out))
-    else:
-        out.mkdir(parents=True, exist_ok=True)
-        opened = open_state(out, create=True)
-    with opened as state:
-        _check_out(out, state, options)
-        if not options.dry_run:
-            fsutil.clean_tmp(out)
-        return _run(source, out, options, embedder, workers, state, notify, started)
+    with io_failures(out):
+        if fsutil.entry(out.parent, out.name) is not None and \
+                fsutil.entry(out, layout.STATE_DB_PATH) is None:
+            own.check(out, None, own.wanted(options.page))  # a first run: before any write
+        if options.dry_run:
+            opened = closing(State.snapshot(out))
+        else:
+            out.mkdir(parents=True, exist_ok=True)
+            opened = open_state(out, create=True)
+        with opened as state:
+            _check_out(out, state, options)
+            if not options.dry_run:
+                fsutil.clean_tmp(out)
+            return _run(source, out, options, embedder, workers, state, notify, started)
+
+
+def _same_folder(a: Path, b: Path) -> bool:
+    # By device and inode: a bind mount or a link makes one folder two paths.
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False  # OUT does not exist yet, so it is not PHOTOS
 
 
 def _run(source, out, options, embedder, workers, state: State, notify, started) -> SortResult:
@@ -133,7 +143,7 @@ def _run(source, out, options, embedder, workers, state: State, notify, started)
     # whose page shows blurred faces only, nor when nothing will be shown.
     keep_thumbs = options.page and not options.blur and not options.dry_run
     inventory = update_analyses(source, state, embedder, workers, run, notify,
-                                exclude=[out] if source in out.parents else [],
+                                exclude=[out],  # by identity: OUT may be behind a link
                                 scheduler=options.scheduler,
                                 thumbs_to=out if keep_thumbs else None)
     notify("cluster", 0, 1)
@@ -148,21 +158,25 @@ def _run(source, out, options, embedder, workers, state: State, notify, started)
     state.set_meta("last_run", {
         "source": str(source), "key": embedder.key, "options": asdict(options), "run": run,
         "scan_errors": errors, "aliases": scanned.aliases, "ignored": scanned.ignored,
-        "raw": scanned.raw})
+        "raw": scanned.raw, "hidden": len(scanned.hidden)})
     catalog = read_catalog(state, source, out, run)
-    catalog.reused = inventory.reused
-    catalog.analysed = inventory.analysed
+    # Counted over the report's photos, so that analysed + reused == photos: an unreadable
+    # file is neither, an alias is not a photo of its own.
+    catalog.analysed = sum(p.rel in inventory.analysed for p in catalog.photos)
+    catalog.reused = len(catalog.photos) - catalog.analysed
     return _finish(state, catalog, options, workers, run, started, notify)
 
 
 def refresh_output(out: Path, *, progress: Progress | None = None,
-                   page: bool | None = None) -> SortResult:
+                   page: bool | None = None, state: State | None = None) -> SortResult:
     """Bring OUT, its report and its page in line with the state, without scanning or
     detecting: after a person is named, merged or forgotten. `page` forces the review page
-    on or off (default: as the last run had it)."""
+    on or off (default: as the last run had it). `state`: OUT's state, already open under
+    the lock by the caller, who so holds the lock from its change to the end of the refresh."""
     started = time.time()
     out = Path(out).resolve()
-    with open_state(out) as state:
+    opened = nullcontext(state) if state is not None else open_state(out)
+    with io_failures(out), opened as state:
         last = last_run(state, out)
         options = SortOptions(**last["options"])
         # A page of photokosh's from an earlier run is rewritten too, or it would still show

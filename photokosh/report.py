@@ -41,6 +41,7 @@ def build(catalog: Catalog, seconds: float) -> dict:
             "reused_photos": catalog.reused,
             "analysed_photos": catalog.analysed,
             "ignored_files": catalog.ignored,
+            "hidden_files": catalog.hidden,
         },
         "people": [
             {

@@ -1,8 +1,9 @@
 """Stage 1: walk the source folder and list candidate photos.
 
 The walk never follows a directory twice (symlink loops), lists each real file once (the same
-photo reachable through two symlinks), skips hidden entries and the output folder, and reports
-what it cannot use instead of failing.
+photo reachable through two symlinks), skips hidden entries (counted), the output folder
+(known by device and inode, so a link to it is skipped too) and any other photokosh output
+folder, and reports what it cannot use instead of failing.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from PIL import Image
 
 from .errors import BROKEN_LINK, NOT_REGULAR
+from .layout import STATE_DIR
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +31,8 @@ RAW_EXTENSIONS = {".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2"
                   ".raf", ".orf", ".rw2", ".pef", ".srw", ".x3f", ".3fr", ".iiq", ".rwl"}
 RAW_REASON = ("camera RAW file: not read; photokosh sorts the JPEG/HEIC the camera or your "
               "photo app keeps beside it (export one if there is none)")
+OTHER_OUT = (f"a photokosh output folder (it holds {STATE_DIR}/): its photos are copies, so it "
+             "is not sorted again; move it out of the photo folder")
 
 
 def image_extensions() -> frozenset[str]:
@@ -51,12 +55,13 @@ class ScanResult:
     ignored: int = 0  # files that are not photos by their extension
     raw: list[str] = field(default_factory=list)  # camera RAW files, not read
     aliases: list[tuple[str, str]] = field(default_factory=list)  # (rel, rel of the same file)
+    hidden: list[str] = field(default_factory=list)  # names starting with ".", not entered
 
 
 def scan(source: Path, exclude: Iterable[Path] = ()) -> ScanResult:
     """List the photos under `source`, sorted by relative path.
 
-    `exclude` folders (the output folder when it lies inside `source`) are not entered.
+    `exclude` folders (the output folder) are not entered, whatever path leads to them.
     """
     source = Path(source)
     excluded = {_dir_key(p) for p in exclude if p.is_dir()}
@@ -77,23 +82,32 @@ def scan(source: Path, exclude: Iterable[Path] = ()) -> ScanResult:
             result.errors.append((prefix.rstrip("/") or ".",
                                   f"folder cannot be read ({_why(exc)}); fix its permissions"))
             continue
+        if prefix and any(e.name == STATE_DIR and e.is_dir(follow_symlinks=False)
+                          for e in entries):
+            result.errors.append((prefix.rstrip("/"), OTHER_OUT))
+            continue
         for entry in entries:
-            if entry.name.startswith("."):
-                continue
             rel = prefix + entry.name
+            if entry.name.startswith("."):
+                result.hidden.append(rel)
+                continue
+            suffix = Path(entry.name).suffix.lower()
             try:
                 st = os.stat(entry.path)  # follows symlinks
             except FileNotFoundError:
-                if entry.is_symlink():
+                if not entry.is_symlink():
+                    continue  # vanished since listing
+                if suffix in exts:
                     result.errors.append((rel, BROKEN_LINK))
-                continue  # vanished since listing
+                else:
+                    result.ignored += 1  # a link to no photo: passed over as its name says
+                continue
             except OSError as exc:
                 result.errors.append((rel, f"cannot be read ({_why(exc)}); fix its permissions"))
                 continue
             if stat.S_ISDIR(st.st_mode):
                 pending.append((Path(entry.path), rel + "/"))
                 continue
-            suffix = Path(entry.name).suffix.lower()
             if suffix not in exts:
                 result.ignored += 1
                 if suffix in RAW_EXTENSIONS:
@@ -111,9 +125,12 @@ def scan(source: Path, exclude: Iterable[Path] = ()) -> ScanResult:
     result.photos.sort(key=lambda c: c.rel)
     for rel, reason in result.errors:
         log.debug("skipped %s: %s", rel, reason)
+    for rel in result.hidden:
+        log.debug("passed over %s: hidden (its name starts with a dot)", rel)
     log.info("scanned %s: %d folders, %d photos, %d skipped, %d not photos (%d camera RAW), "
-             "%d seen twice through links", source, len(seen_dirs), len(result.photos),
-             len(result.errors), result.ignored, len(result.raw), len(result.aliases))
+             "%d seen twice through links, %d hidden", source, len(seen_dirs),
+             len(result.photos), len(result.errors), result.ignored, len(result.raw),
+             len(result.aliases), len(result.hidden))
     return result
 
 

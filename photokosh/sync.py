@@ -32,8 +32,9 @@ Progress = Callable[[str, int, int], None]  # (stage, done so far, total)
 @dataclass
 class Inventory:
     scanned: ScanResult
-    reused: int  # photos whose faces came from the state
-    analysed: int  # photos decoded and run through the face model
+    # files decoded and run through the face model in this run (those that proved unreadable
+    # too); every other photo's faces came from the state
+    analysed: frozenset[str]
 
 
 def update_analyses(source: Path, state: State, embedder: Embedder, workers: int, run: int,
@@ -70,12 +71,12 @@ def update_analyses(source: Path, state: State, embedder: Embedder, workers: int
         results = analyze(unique, embedder, known=frozenset(analysed), workers=workers,
                           thumb_size=size)
     # copies last: their content's analysis is in the state by then
-    cached = _store(chain(results, copies), len(jobs), state, key, run, first_seen, notify,
-                    thumbs_to)
+    decoded = _store(chain(results, copies), len(jobs), state, key, run, first_seen, notify,
+                     thumbs_to)
     with state.transaction():
         state.drop_photos(vanished)
         state.prune()
-    return Inventory(scanned, reused + cached, len(jobs) - cached)
+    return Inventory(scanned, frozenset(decoded))
 
 
 def assign_people(state: State, key: str, settings: ClusterSettings, min_photos: int,
@@ -95,11 +96,11 @@ def assign_people(state: State, key: str, settings: ClusterSettings, min_photos:
 
 
 def _store(results, total: int, state: State, key, run, first_seen, notify,
-           thumbs_to: Path | None = None) -> int:
+           thumbs_to: Path | None = None) -> set[str]:
     """Commit analysis results to the state in small batches as they arrive (and their
-    thumbnails to `thumbs_to`). Returns how many photos turned out to hold content analysed
-    before (moved or duplicated photos)."""
-    batch, last, cached = [], time.monotonic(), 0
+    thumbnails to `thumbs_to`). Returns the photos decoded, not found to hold content
+    analysed before (as moved or duplicated photos do)."""
+    batch, last, decoded = [], time.monotonic(), set()
 
     def flush():
         with state.transaction():
@@ -119,10 +120,11 @@ def _store(results, total: int, state: State, key, run, first_seen, notify,
     notify("faces", 0, total)
     for n, result in enumerate(results, 1):
         batch.append(result)
-        cached += result.cached
+        if not result.cached:
+            decoded.add(result.job.rel)
         if len(batch) >= 64 or time.monotonic() - last > 2.0:
             flush()
             last = time.monotonic()
         notify("faces", n, total)
     flush()
-    return cached
+    return decoded

@@ -4,6 +4,7 @@ and nothing in OUT is half-written. Plus --strict, OUT in odd places, and privac
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -19,6 +20,7 @@ from fakes import draw
 from test_images import _png_header, _truncated_jpeg
 
 import photokosh.images
+import photokosh.pipeline
 
 RUNNER = Path(__file__).with_name("crash_runner.py")
 
@@ -221,6 +223,25 @@ def test_out_equal_to_photos_is_a_usage_error(tmp_path, cli):
         assert result.exit_code == 2
         assert "photo folder" in result.stderr and result.stdout == ""
     assert tree_state(tmp_path) == before
+
+
+@pytest.mark.parametrize("code, says", [(errno.EROFS, "read-only"), (errno.EACCES, "permissions"),
+                                        (errno.EDQUOT, "free space"), (errno.EIO, "check it")])
+def test_an_io_failure_in_out_is_a_message_not_a_traceback(tmp_path, cli, monkeypatch, code,
+                                                           says):
+    """Issue 19, item 8: what the failure means and what to do, naming OUT; exit 1."""
+    src, out = tmp_path / "photos", tmp_path / "out"
+    good_photos(src)
+
+    def failing(*args, **kwargs):
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(photokosh.pipeline, "write_json", failing)
+    result = cli("sort", src, "-o", out, "-q")
+    assert result.exit_code == 1, result.stderr
+    message = " ".join(result.stderr.split())
+    assert str(out) in message and says in message and os.strerror(code) in message, message
+    assert "Traceback" not in result.stderr and result.stdout == ""
 
 
 def test_user_files_in_out_are_never_overwritten_or_deleted(tmp_path, cli):

@@ -1,5 +1,6 @@
 import pytest
 
+from photokosh.blur import output_name
 from photokosh.names import clean_name, folder_name, unique_folders
 
 
@@ -44,3 +45,15 @@ def test_same_names_get_distinct_folders():
                               ("person_003", None), ("person_004", "..")])
     assert folders == {"person_001": "Alice", "person_002": "alice (2)",
                        "person_003": "person_003", "person_004": "person_004"}
+
+
+def test_blurred_copies_of_long_names_fit_and_stay_apart():
+    """HEIC copies become JPEG: name.heic.jpg, cut where that passes 255 bytes."""
+    long = ["x" * 249 + "1.heic", "x" * 249 + "2.heic", "é" * 125 + ".heic"]
+    names = [output_name(f"sub/{name}") for name in long]
+    assert len(set(names)) == 3 and all(n.startswith("sub/") for n in names)
+    for name in names:
+        last = name.split("/")[-1]
+        assert len(last.encode()) <= 255 and last.endswith(".jpg")
+    assert output_name("a/short.heic") == "a/short.heic.jpg"
+    assert output_name("a/b.JPG") == "a/b.JPG"

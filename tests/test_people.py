@@ -137,7 +137,7 @@ def test_names_cannot_escape_out(sorted_album, cli, name):
     before_parent = set(out.parent.iterdir())
     result = cli("name", out, "person_003", name)
     if result.exit_code != 0:
-        assert result.exit_code == 1
+        assert result.exit_code == 2  # a usage error: the name is a bad argument
         assert "choose another name" in result.stderr
         assert folder_files(out, "person_003") == {"f.jpg"}
         return

@@ -141,3 +141,35 @@ def test_a_kill_while_photos_are_moved_leaves_nothing_disowned(tmp_path, nth):
     assert not [rel for rel in placed_files(out) if "/old/" in rel]
     again = run(src, out).report  # and it stays so
     assert again["errors"] == [] and placed_files(out) == placed_files(reference)
+
+
+WATCH_WITHOUT_PIDFD = """
+import os, sys, time
+del os.pidfd_open  # as on a kernel or platform without it
+from photokosh.analyze import exit_when_gone
+exit_when_gone(int(sys.argv[1]))
+print("watching", flush=True)
+time.sleep(30)
+"""
+
+
+def test_without_pidfd_a_worker_still_exits_when_the_main_process_dies(tmp_path):
+    """The fallback of item 5: the worker looks every second whether the main process is
+    there. A stand-in main process is killed; the watcher must be gone within seconds."""
+    main_proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    watcher = subprocess.Popen([sys.executable, "-c", WATCH_WITHOUT_PIDFD, str(main_proc.pid)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert watcher.stdout.readline().strip() == b"watching", watcher.stderr.read()
+        time.sleep(1.5)
+        assert watcher.poll() is None, "the worker exited while the main process was alive"
+        main_proc.kill()
+        main_proc.wait(10)
+        assert watcher.wait(5) == 1
+    finally:
+        for proc in (main_proc, watcher):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+        watcher.stdout.close()
+        watcher.stderr.close()

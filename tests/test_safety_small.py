@@ -43,8 +43,11 @@ def test_forget_does_not_fail_after_it_has_forgotten(tmp_path, cli, monkeypatch)
     held: list[int] = []
     original = os.unlink
 
-    def meanwhile(path, *args, **kwargs):
-        if not held and str(out) in os.fsdecode(path):
+    def meanwhile(path, *args, dir_fd=None, **kwargs):
+        where = os.fsdecode(path)
+        if dir_fd is not None:  # a name in a folder opened by descriptor (fsutil's way)
+            where = os.path.join(os.readlink(f"/proc/self/fd/{dir_fd}"), where)
+        if not held and str(out) in where:
             fd = os.open(out / ".photokosh" / "lock", os.O_RDWR)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -52,7 +55,7 @@ def test_forget_does_not_fail_after_it_has_forgotten(tmp_path, cli, monkeypatch)
             except BlockingIOError:
                 os.close(fd)
                 held.append(-1)
-        return original(path, *args, **kwargs)
+        return original(path, *args, dir_fd=dir_fd, **kwargs)
 
     monkeypatch.setattr(os, "unlink", meanwhile)
     monkeypatch.setattr(os, "remove", meanwhile)

@@ -2,7 +2,7 @@ import os
 
 from fakes import draw
 
-from photokosh.scan import scan
+from photokosh.scan import OTHER_OUT, scan
 
 
 def test_walk_skips_hidden_and_excluded_and_non_photos(tmp_path):
@@ -17,6 +17,26 @@ def test_walk_skips_hidden_and_excluded_and_non_photos(tmp_path):
     assert [p.rel for p in result.photos] == ["2019/trip/b.png", "a.jpg"]
     assert result.ignored == 2
     assert result.errors == []
+    assert sorted(result.hidden) == ["._d.jpg", ".hidden"]
+
+
+def test_the_output_folder_is_excluded_through_a_link_too(tmp_path):
+    draw(tmp_path / "photos" / "a.jpg", [0])
+    draw(tmp_path / "out" / "person_001" / "a.jpg", [0])
+    os.symlink(tmp_path / "out", tmp_path / "photos" / "everything")
+    result = scan(tmp_path / "photos", exclude=[tmp_path / "out"])
+    assert [p.rel for p in result.photos] == ["a.jpg"] and result.errors == []
+
+
+def test_another_photokosh_output_folder_is_listed_not_sorted(tmp_path):
+    """An older OUT left inside PHOTOS holds copies of the photos: sorting it again would
+    put every photo in twice."""
+    draw(tmp_path / "a.jpg", [0])
+    draw(tmp_path / "old-sorted" / "person_001" / "a-copy.jpg", [0], size=(90, 60))
+    (tmp_path / "old-sorted" / ".photokosh").mkdir()
+    result = scan(tmp_path)
+    assert [p.rel for p in result.photos] == ["a.jpg"]
+    assert result.errors == [("old-sorted", OTHER_OUT)] and result.hidden == []
 
 
 def test_symlink_loop_terminates_and_each_photo_is_listed_once(tmp_path):

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from .. import layout
+from ..errors import InvalidName
 from ..people import forget_person, list_people, merge_people, name_person
 from ..pipeline import refresh_output
 from . import render
@@ -45,7 +46,11 @@ def name(out: Path, person: str, name: str) -> None:
     Example:
         photokosh name ~/People person_003 "Alice Smith"
     """
-    render.folder_of(name_person(out, person, name).report, person)
+    try:
+        result = name_person(out, person, name)
+    except InvalidName as exc:
+        raise click.BadParameter(str(exc), param_hint="NAME") from exc
+    render.folder_of(result.report, person)
 
 
 @click.command()

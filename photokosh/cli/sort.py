@@ -32,8 +32,9 @@ from . import common, render
 @click.option("--link", type=click.Choice(["copy", "hard", "sym"]), default="copy",
               show_default=True, help="How photos are placed in person folders: a copy (one per "
               "photo, linked into each of its folders), hard links or symlinks to the originals.")
-@click.option("--blur", is_flag=True, help=f"Also write OUT/{layout.BLURRED}/: every face "
-              "blurred, all metadata removed.")
+@click.option("--blur", is_flag=True, help=f"Also write OUT/{layout.BLURRED}/: each photo with "
+              "all metadata removed and every face photokosh found blurred; faces smaller "
+              "than --min-face are not found, so not blurred.")
 @common.workers_option
 @click.option("--scheduler", metavar="ADDRESS",
               help="Run face detection on a Dask cluster (tcp://HOST:8786); needs "
