@@ -45,13 +45,15 @@ class Decoded:
     image: Image.Image | None = None  # the same pixels as a Pillow image, when at hand
 
 
-def read_bytes(path: str | os.PathLike) -> bytes:
+def read_bytes(path: str | os.PathLike, dir_fd: int | None = None) -> bytes:
     """Read a whole file, refusing anything that is not a regular file of sane size.
 
     O_NONBLOCK keeps a FIFO that replaced the file after the scan from hanging the run.
+    With `dir_fd` (a folder of OUT), `path` is a name in it and a link there is not followed.
     """
+    flags = os.O_RDONLY | os.O_NONBLOCK | (os.O_NOFOLLOW if dir_fd is not None else 0)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        fd = os.open(path, flags, dir_fd=dir_fd)
     except FileNotFoundError as exc:
         raise UnreadablePhoto(VANISHED) from exc
     except PermissionError as exc:

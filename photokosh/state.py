@@ -294,7 +294,10 @@ class State:
     def scrub(self) -> None:
         """Copy the write-ahead log into the database and empty it, so that no older copy of
         a page (holding what was just erased) stays in the log."""
-        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        busy = self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        if busy:  # another connection reads: the log is emptied by the next checkpoint
+            log.warning("the state's log could not be emptied now (it is being read); "
+                        "the next run empties it")
 
     # -- outputs ---------------------------------------------------------------------------
     def outputs(self) -> dict[str, Output]:

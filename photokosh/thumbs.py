@@ -87,8 +87,8 @@ def make_thumbnails(out: Path, source: Path, requests: list[ThumbRequest], *, bl
 
     def work(item: tuple[str, list[ThumbRequest]]) -> list[int]:
         photo, group = item
-        path = out / blur.blurred_rel(photo) if blurred else source / photo
-        return _cut(path, group, out, names, size)
+        return _cut(_read(out, blur.blurred_rel(photo)) if blurred else source / photo,
+                    group, out, names, size)
 
     with ThreadPoolExecutor(max(1, workers)) as pool:
         for done in pool.map(work, missing.items()):
@@ -125,10 +125,25 @@ def face_thumbnail(image: Image.Image, scale: float, box, width: int, height: in
     return out.getvalue()
 
 
-def _cut(path: Path, group: list[ThumbRequest], out: Path, names: dict[int, str],
-         size: int) -> list[int]:
+def _read(out: Path, rel: str) -> bytes | None:
+    """A blurred copy's bytes, read without following a link in OUT (None: not there)."""
+    head, name = fsutil.split(rel)
     try:
-        image = images.open_image(images.read_bytes(path))
+        with fsutil.folder(out, head) as fd:
+            return images.read_bytes(name, dir_fd=fd)
+    except (OSError, fsutil.Occupied, UnreadablePhoto):
+        return None
+
+
+def _cut(photo: Path | bytes | None, group: list[ThumbRequest], out: Path,
+         names: dict[int, str], size: int) -> list[int]:
+    """Cut the group's thumbnails from `photo`: a path in PHOTOS, or the bytes of a blurred
+    copy (None when there is none)."""
+    if photo is None:
+        return []
+    try:
+        data = photo if isinstance(photo, bytes) else images.read_bytes(photo)
+        image = images.open_image(data)
         width, height = images.displayed_size(image)
         # Decode only as finely as the smallest face needs (SHARPNESS), at whatever scale is
         # cheapest from there: a JPEG is then reduced in the DCT instead of decoded in full,

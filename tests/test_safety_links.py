@@ -141,6 +141,21 @@ def test_a_linked_blurred_folder_is_a_conflict(tmp_path):
     assert f"{PERSON_0}/a.jpg" in placed_files(out)
 
 
+def test_the_blurred_page_never_shows_a_picture_from_behind_a_link(tmp_path):
+    """With --blur the page's thumbnails are cut from OUT/blurred/. When blurred/ is a link to
+    a folder holding files of the same names (here: unblurred photos of the same faces), the
+    page must show no thumbnail rather than pictures from outside OUT."""
+    src = album(tmp_path)
+    target = tmp_path / "elsewhere"
+    shutil.copytree(src, target)  # the same names, faces plainly visible
+    out = tmp_path / "out"
+    out.mkdir()
+    os.symlink(target, out / "blurred")
+    run(src, out, blur=True)
+    thumbs = list((out / ".photokosh" / "thumbs").glob("*.jpg"))
+    assert thumbs == [], f"thumbnails cut from files behind the link: {thumbs}"
+
+
 def test_the_cli_reports_a_linked_person_folder_and_strict_exits_3(tmp_path, cli):
     src, target = album(tmp_path), victim(tmp_path)
     out = tmp_path / "out"
