@@ -141,6 +141,7 @@ def _run(source, out, options, embedder, workers, state: State, notify, started,
         "source": str(source), "key": embedder.key, "options": options.record(), "run": run,
         "scan_errors": errors, "aliases": scanned.aliases, "ignored": scanned.ignored,
         "raw": scanned.raw, "hidden": len(scanned.hidden),
+        "acknowledged": len(scanned.acknowledged),
         "missing": len(state.photo_rows(missing=True)) - len(state.photo_rows())})
     catalog = read_catalog(state, source, out, run)
     # Counted over the report's photos, so that analysed + reused == photos: an unreadable

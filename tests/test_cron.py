@@ -174,3 +174,25 @@ def test_prune_forgets_the_missing_photos_now(tmp_path, cli, fake):
     report = sort(cli, src, out)
     assert fake.calls == calls + 2
     assert "person_002" not in names(report)
+
+
+def test_acknowledged_bad_files_are_passed_over_and_strict_alerts_only_on_new_ones(tmp_path,
+                                                                                  cli):
+    src, out = album(tmp_path), tmp_path / "out"
+    (src / "broken.jpg").write_bytes(b"not a jpeg")
+    (src / "old").mkdir()
+    (src / "old" / "half.jpg").write_bytes(b"\xff\xd8 cut short")
+    result = cli("sort", src, "-o", out, "--strict", "--json")
+    assert result.exit_code == 3
+    assert {e["path"] for e in json.loads(result.stdout)["errors"]} == {"broken.jpg",
+                                                                       "old/half.jpg"}
+    (src / ".photokoshignore").write_text("# known bad, leave them be\nbroken.jpg\nold/\n")
+    report = sort(cli, src, out, "--strict")
+    assert report["errors"] == []
+    assert report["summary"]["acknowledged_files"] == 2
+    assert report["summary"]["hidden_files"] == 0  # the ignore file is photokosh's own
+    (src / "new-bad.jpg").write_bytes(b"")
+    result = cli("sort", src, "-o", out, "--strict", "--json")
+    assert result.exit_code == 3
+    assert [e["path"] for e in json.loads(result.stdout)["errors"]] == ["new-bad.jpg"]
+    assert "1 file(s) skipped" in result.stderr
