@@ -196,3 +196,16 @@ def test_acknowledged_bad_files_are_passed_over_and_strict_alerts_only_on_new_on
     assert result.exit_code == 3
     assert [e["path"] for e in json.loads(result.stdout)["errors"]] == ["new-bad.jpg"]
     assert "1 file(s) skipped" in result.stderr
+
+
+def test_an_older_out_inside_photos_is_skipped_and_listed(tmp_path, cli):
+    src = album(tmp_path)
+    sort(cli, src, src / "2023-sorted")  # the old default: an OUT inside PHOTOS
+    report = sort(cli, src, tmp_path / "people")
+    assert not any(p["path"].startswith("2023-sorted") for p in report["photos"])
+    assert report["duplicates"] == []
+    assert [e["path"] for e in report["errors"]] == ["2023-sorted"]
+    assert ".photokosh/" in report["errors"][0]["reason"]
+    (src / ".photokoshignore").write_text("/2023-sorted/\n")  # acknowledged: silent
+    report = sort(cli, src, tmp_path / "people", "--strict")
+    assert report["errors"] == [] and report["summary"]["acknowledged_files"] == 1
