@@ -122,3 +122,22 @@ def test_resolving_takes_each_setting_not_given_from_out_else_the_default():
     assert (options.min_face, options.blur, options.model) == (60, False, "hog")
     assert SortOptions().resolved(None).remembered() == DEFAULTS
     assert SortOptions(min_face="auto").resolved(saved).detector() == ("hog", None, None)
+
+
+def test_an_out_sorted_before_settings_were_kept_takes_its_last_runs(tmp_path, run):
+    """An OUT from before issue 21: no settings in the state, no missing_since column."""
+    import sqlite3
+
+    album(tmp_path)
+    run("--min-face", "60", "--blur")
+    db = sqlite3.connect(tmp_path / "out" / ".photokosh" / "state.db")
+    with db:
+        db.execute("DELETE FROM meta WHERE key='settings'")
+        db.execute("ALTER TABLE photos DROP COLUMN missing_since")
+    db.close()
+    report, err, model = run()
+    assert model.settings == ("hog", None, 60) and model.calls == 0 and err == ""
+    assert report["settings"]["blur"] is True
+    (tmp_path / "photos" / "a.jpg").unlink()  # the column is back: a grace period again
+    report, _, model = run()
+    assert report["summary"]["missing_photos"] == 1
