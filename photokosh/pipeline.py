@@ -26,7 +26,7 @@ from .records import PhotoRow
 from .report import build, write_json
 from .review import publish_page
 from .scan import ScanResult
-from .settings import SortOptions, describe, saved_settings
+from .settings import SortOptions, describe, in_force, saved_settings
 from .state import State, open_state
 from .sync import Progress, assign_people, check_removal, scan_source, update_analyses
 
@@ -81,6 +81,7 @@ def sort_photos(source: Path, out: Path | None = None, options: SortOptions | No
             for note in describe(given, saved, _reanalysed(state, scanned, embedder.key),
                                  sum(o.kind == "blur" for o in state.outputs().values())):
                 log.warning("%s", note)
+            log.info("OUT's settings: %s (an option given changes one)", in_force(options))
             state.set_meta("settings", options.remembered())
             if not options.dry_run:
                 fsutil.clean_tmp(out)

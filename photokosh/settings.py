@@ -134,6 +134,13 @@ def describe(given: SortOptions, saved: dict | None, reanalyse: int,
     return notes
 
 
+def in_force(options: SortOptions) -> str:
+    """The resolved `options` that differ from a new OUT's, as flags: what a run without
+    options keeps doing (`--min-face 60 --blur`: blurred/ is kept)."""
+    return " ".join(flag(name, value) for name, value in options.remembered().items()
+                    if value != DEFAULTS[name]) or "the defaults"
+
+
 def flag(name: str, value) -> str:
     """A setting as the command line gives it: --min-face 60, --blur, --no-page."""
     option = "--" + name.replace("_", "-")

@@ -69,8 +69,9 @@ def test_blur_is_kept_until_no_blur_which_says_what_it_removes(tmp_path, run):
     album(tmp_path)
     out = tmp_path / "out"
     run("--blur")
-    report, err, _ = run()
+    report, err, _ = run("-v")
     assert report["settings"]["blur"] is True and len(list((out / "blurred").iterdir())) == 5
+    assert "OUT's settings: --blur" in err  # -v says what a run without options keeps doing
     report, err, _ = run("--no-blur")
     assert "--no-blur removes blurred/ (5 files)" in err
     assert not (out / "blurred").exists() and report["settings"]["blur"] is False
