@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+import subprocess
 import time
 
+import pytest
 from conftest import tree_state
 from fakes import draw
 
@@ -209,3 +211,25 @@ def test_an_older_out_inside_photos_is_skipped_and_listed(tmp_path, cli):
     (src / ".photokoshignore").write_text("/2023-sorted/\n")  # acknowledged: silent
     report = sort(cli, src, tmp_path / "people", "--strict")
     assert report["errors"] == [] and report["summary"]["acknowledged_files"] == 1
+
+
+def test_a_read_only_out_or_photos_that_is_a_file_is_a_message_not_a_traceback(tmp_path, cli):
+    from test_safety import mounted
+
+    src, out = sorted_once(tmp_path, cli)
+    photo(src / "new.jpg", [0])  # something to write
+    with mounted("--bind", out, tmp_path / "ro") as ro:
+        done = subprocess.run(["mount", "-o", "remount,bind,ro", str(ro)],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            pytest.skip(f"cannot remount read-only here: {done.stderr.strip()}")
+        before = tree_state(out)
+        for target in (ro, ro / "sub"):  # the existing OUT, and a new one inside it
+            result = cli("sort", src, "-o", target)
+            assert result.exit_code == 1, result.stderr
+            assert "Traceback" not in result.stderr and result.stdout == ""
+            assert str(ro) in result.stderr and "read-only" in result.stderr, result.stderr
+        assert tree_state(out) == before
+    result = cli("sort", src / "a.jpg", "-o", tmp_path / "x")
+    assert result.exit_code == 2 and "is a file" in result.stderr  # a bad argument
+    assert "Traceback" not in result.stderr and not (tmp_path / "x").exists()
