@@ -118,6 +118,9 @@ def test_a_folder_gone_for_a_night_comes_back_with_its_people(tmp_path, cli, fak
     assert not (out / "Wen Jiabao").exists()
     assert not (out / "Barack Obama" / "trip").exists()
     # ... but he is kept: a new photo of him joins him instead of making a new person
+    assert report["summary"]["missing_photos"] == 2
+    summary = cli("sort", src, "-o", out).stdout  # and the summary says so
+    assert "2 photos gone from PHOTOS: their faces and people are kept for 30 days" in summary
     photo(src / "new.jpg", [1])
     report = sort(cli, src, out)
     assert names(report) == {"person_001": "Barack Obama", "person_002": "Wen Jiabao"}
