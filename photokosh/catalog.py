@@ -69,6 +69,8 @@ class Catalog:
     reused: int = 0
     raw: list[str] = field(default_factory=list)  # camera RAW files, not read
     hidden: int = 0  # hidden entries in PHOTOS, passed over
+    missing: int = 0  # photos gone from PHOTOS, kept for the grace period
+    acknowledged: int = 0  # files matched by PHOTOS/.photokoshignore, passed over silently
 
     def duplicates(self) -> list[list[str]]:
         by_hash: dict[str, list[str]] = {}
@@ -114,19 +116,23 @@ def read_catalog(state: State, source: Path, out: Path, run: int | None) -> Cata
                    for f in faces_by_hash.get(row.hash, [])]
         photos.append(PhotoEntry(rel, row.hash, info.width, info.height, entries,
                                  row.added_run == run))
-    people = _people(state, photos, faces_by_hash)
     o = last["options"]
+    people = _people(state, photos, faces_by_hash, o.get("min_photos") or 1)
+    shown = {p.id for p in people}
+    for face in (f for photo in photos for f in photo.faces):
+        face.person = face.person if face.person in shown else None  # ruled out: unknown/
     settings = {"model": o["model"], "upsample": o["upsample"],
                 "min_face": o.get("min_face"), "eps": o["eps"],
                 "min_samples": o["min_samples"], "min_photos": o["min_photos"],
                 "link": o["link"], "blur": o["blur"], "embedder": key}
     return Catalog(source, out, settings, photos, people, errors,
                    [tuple(a) for a in last["aliases"]], last["ignored"], raw=last.get("raw", []),
-                   hidden=last.get("hidden", 0))
+                   hidden=last.get("hidden", 0), missing=last.get("missing", 0),
+                   acknowledged=last.get("acknowledged", 0))
 
 
-def _people(state: State, photos: list[PhotoEntry],
-            faces_by_hash: dict[str, list[StoredFace]]) -> list[PersonEntry]:
+def _people(state: State, photos: list[PhotoEntry], faces_by_hash: dict[str, list[StoredFace]],
+            min_photos: int) -> list[PersonEntry]:
     known = state.people()
     folders = unique_folders([(p.id, p.name) for p in known])
     photos_of: dict[str, list[str]] = defaultdict(list)
@@ -151,7 +157,9 @@ def _people(state: State, photos: list[PhotoEntry],
     result = [
         PersonEntry(p.id, p.name, folders[p.id], photos_of[p.id], face_count[p.id],
                     new_of[p.id], _plain(cohesion.get(p.id, {})), typical[p.id])
-        for p in known if photos_of.get(p.id)
+        # --min-photos on an OUT sorted without it: the people it now rules out are kept
+        # in the state (and come back with more photos); a named one always shows
+        for p in known if photos_of.get(p.id) and (p.name or len(photos_of[p.id]) >= min_photos)
     ]
     result.sort(key=lambda p: (-len(p.photos), p.id))
     return result

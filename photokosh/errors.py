@@ -26,6 +26,11 @@ class LockedError(PhotokoshError):
     """Another photokosh run holds the lock on the output folder."""
 
 
+class RefusedError(PhotokoshError):
+    """The run would lose what OUT knows (PHOTOS missing, empty or mostly gone): refused
+    before anything changed."""
+
+
 class StateError(PhotokoshError):
     """The output folder's state database is missing, foreign or from a newer photokosh."""
 

@@ -66,8 +66,8 @@ def labelled_faces(root: Path, labels: dict[str, list[str]], embedder: Embedder,
     notify = progress or (lambda *a: None)
     with open_state(cache, create=True) as state:
         run = state.begin_run(0.0)
-        update_analyses(root, state, embedder, workers or default_workers(), run, notify,
-                        exclude=[cache])
+        update_analyses(scan(root, exclude=[cache]), state, embedder,
+                        workers or default_workers(), run, notify)
         faces = state.current_faces(embedder.key)
         rows = state.photo_rows()
         sizes = state.analysed(embedder.key)

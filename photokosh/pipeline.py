@@ -8,85 +8,32 @@ state, so a killed run loses nothing and the next run picks up where it stopped.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from contextlib import closing, nullcontext
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, get_args
 
 from . import fsutil, layout, organize, own, thumbs
 from .analyze import default_workers
 from .catalog import Catalog, last_run, read_catalog
-from .cluster import DEFAULT_SETTINGS, ClusterSettings
-from .errors import OptionError, PhotokoshError, io_failures
+from .errors import PhotokoshError, io_failures
 from .faces import DlibEmbedder, Embedder
 from .known import load_references, name_people
 from .layout import default_output
+from .records import PhotoRow
 from .report import build, write_json
 from .review import publish_page
+from .scan import ScanResult
+from .settings import SortOptions, describe, in_force, saved_settings
 from .state import State, open_state
-from .sync import Progress, assign_people, update_analyses
+from .sync import Progress, assign_people, check_removal, scan_source, update_analyses
 
-__all__ = ["SortOptions", "SortResult", "default_output", "refresh_output", "sort_photos"]
+__all__ = ["SortOptions", "SortResult", "default_output", "refresh_output", "resolve_options",
+           "sort_photos"]
 
-
-Model = Literal["hog", "cnn"]  # dlib's detectors
-Link = Literal["copy", "hard", "sym"]  # how a photo is placed in a person folder
-EPS_RANGE = (0.1, 1.0)  # DBSCAN eps that can mean anything on dlib's embeddings
-MIN_FACE_FLOOR = 20  # px: smaller faces carry no identity for dlib's descriptor
-UPSAMPLE_RANGE = (0, 4)  # dlib upsamples by doubling: 4 is 256 times the pixels
-
-
-@dataclass
-class SortOptions:
-    """The settings of a run. Values out of range raise OptionError on construction."""
-
-    model: Model = "hog"
-    upsample: int | None = None  # None: chosen per photo from min_face
-    min_face: int | None = None  # px; None: 1/40 of the photo's long side, at least 40
-    eps: float = DEFAULT_SETTINGS.eps
-    min_samples: int = DEFAULT_SETTINGS.min_samples
-    min_photos: int = 1
-    link: Link = "copy"
-    blur: bool = False
-    workers: int | None = None
-    dry_run: bool = False
-    known: str | None = None  # folder of reference photos: KNOWN/<name>/*.jpg
-    scheduler: str | None = None  # a Dask scheduler's address: the face stage runs there
-    page: bool = True  # write OUT/index.html, the review page
-
-    def __post_init__(self) -> None:
-        _choice("model", self.model, get_args(Model))
-        _choice("link", self.link, get_args(Link))
-        if isinstance(self.eps, bool) or not isinstance(self.eps, int | float) \
-                or not EPS_RANGE[0] <= self.eps <= EPS_RANGE[1]:
-            raise OptionError(f"eps must be a number from {EPS_RANGE[0]} to {EPS_RANGE[1]}, "
-                              f"not {self.eps!r}")
-        _whole("min_samples", self.min_samples, 1)
-        _whole("min_photos", self.min_photos, 1)
-        _whole("workers", self.workers, 1, optional=True)
-        _whole("min_face", self.min_face, MIN_FACE_FLOOR, optional=True)
-        _whole("upsample", self.upsample, *UPSAMPLE_RANGE, optional=True)
-
-    def cluster_settings(self) -> ClusterSettings:
-        return replace(DEFAULT_SETTINGS, eps=self.eps, min_samples=self.min_samples)
-
-
-def _choice(name: str, value, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise OptionError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
-
-
-def _whole(name: str, value, low: int, high: int | None = None, *,
-           optional: bool = False) -> None:
-    if value is None and optional:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value < low \
-            or (high is not None and value > high):
-        allowed = f"from {low} to {high}" if high is not None else f"of at least {low}"
-        raise OptionError(f"{name} must be a whole number {allowed}"
-                          + (" or None" if optional else "") + f", not {value!r}")
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -100,20 +47,25 @@ def sort_photos(source: Path, out: Path | None = None, options: SortOptions | No
                 embedder: Embedder | None = None, progress: Progress | None = None) -> SortResult:
     """Sort the photos under `source` into person folders under `out` and return the report.
 
-    Raises PhotokoshError (or a subclass: LockedError) when the run cannot go on; files that
-    cannot be used are skipped and listed in the report instead.
+    Options not given (None) are OUT's settings (`resolve_options`); the options given
+    become OUT's settings. Raises PhotokoshError (or a subclass: LockedError, RefusedError
+    for a PHOTOS missing, empty or mostly gone, refused before anything changed) when the run
+    cannot go on; files that cannot be used are skipped and listed in the report instead.
     """
     started = time.time()
-    options = options or SortOptions()
+    given = options or SortOptions()
     source = Path(source).resolve()
     out = Path(out).resolve() if out else default_output(source)
     if out == source or _same_folder(out, source):
         raise PhotokoshError("the output folder must not be the photo folder itself: "
                              "choose another -o OUT")
-    embedder = embedder or DlibEmbedder(options.model, options.upsample, options.min_face)
-    workers = options.workers or default_workers()
+    workers = given.workers or default_workers()
     notify = progress or (lambda stage, done, total: None)
     with io_failures(out):
+        known, saved = _look(out)  # read-only and before the lock: a refusal writes nothing
+        options = given.resolved(saved)
+        scanned = scan_source(source, known, [out], options.allow_removal)  # OUT by identity
+        embedder = embedder or DlibEmbedder(*options.detector())
         if fsutil.entry(out.parent, out.name) is not None and \
                 fsutil.entry(out, layout.STATE_DB_PATH) is None:
             own.check(out, None, own.wanted(options.page))  # a first run: before any write
@@ -123,10 +75,42 @@ def sort_photos(source: Path, out: Path | None = None, options: SortOptions | No
             out.mkdir(parents=True, exist_ok=True)
             opened = open_state(out, create=True)
         with opened as state:
+            # again under the lock: a run may have finished since the look
+            check_removal(source, state.photo_rows(), scanned, options.allow_removal)
             _check_out(out, state, options)
+            for note in describe(given, saved, _reanalysed(state, scanned, embedder.key),
+                                 sum(o.kind == "blur" for o in state.outputs().values())):
+                log.warning("%s", note)
+            log.info("OUT's settings: %s (an option given changes one)", in_force(options))
+            state.set_meta("settings", options.remembered())
             if not options.dry_run:
                 fsutil.clean_tmp(out)
-            return _run(source, out, options, embedder, workers, state, notify, started)
+            return _run(source, out, options, embedder, workers, state, notify, started,
+                        scanned)
+
+
+def resolve_options(out: Path, options: SortOptions) -> SortOptions:
+    """`options` with every setting not given taken from OUT's (its defaults for a new OUT):
+    what a command needs to know before the run, such as the face model to make."""
+    with io_failures(out):
+        return options.resolved(_look(Path(out).resolve())[1])
+
+
+def _look(out: Path) -> tuple[dict[str, PhotoRow], dict | None]:
+    """The photos OUT knows and its settings, read without the lock and without a write."""
+    state = State.reader(out)
+    if state is None:
+        return {}, None
+    with closing(state):
+        return state.photo_rows(), saved_settings(state.get_meta("last_run"),
+                                                  state.get_meta("settings"))
+
+
+def _reanalysed(state: State, scanned: ScanResult, key: str) -> int:
+    # photos the state has analysed, but not under the face model's settings of this run
+    rows, analysed = state.photo_rows(missing=True), state.analysed(key)
+    return sum(1 for c in scanned.photos
+               if (row := rows.get(c.rel)) and row.hash and row.hash not in analysed)
 
 
 def _same_folder(a: Path, b: Path) -> bool:
@@ -137,28 +121,29 @@ def _same_folder(a: Path, b: Path) -> bool:
         return False  # OUT does not exist yet, so it is not PHOTOS
 
 
-def _run(source, out, options, embedder, workers, state: State, notify, started) -> SortResult:
+def _run(source, out, options, embedder, workers, state: State, notify, started,
+         scanned: ScanResult) -> SortResult:
     run = state.begin_run(started)
     # The page's thumbnails are cut while each photo is decoded anyway; not with --blur,
     # whose page shows blurred faces only, nor when nothing will be shown.
     keep_thumbs = options.page and not options.blur and not options.dry_run
-    inventory = update_analyses(source, state, embedder, workers, run, notify,
-                                exclude=[out],  # by identity: OUT may be behind a link
+    inventory = update_analyses(scanned, state, embedder, workers, run, notify,
                                 scheduler=options.scheduler,
-                                thumbs_to=out if keep_thumbs else None)
+                                thumbs_to=out if keep_thumbs else None, prune=options.prune)
     notify("cluster", 0, 1)
     assign_people(state, embedder.key, options.cluster_settings(), options.min_photos, run)
     notify("cluster", 1, 1)
-    scanned = inventory.scanned
     errors = list(scanned.errors)
     if options.known:
         references, problems = load_references(Path(options.known), state, embedder, workers)
         errors += problems
         name_people(state, embedder.key, references)
     state.set_meta("last_run", {
-        "source": str(source), "key": embedder.key, "options": asdict(options), "run": run,
+        "source": str(source), "key": embedder.key, "options": options.record(), "run": run,
         "scan_errors": errors, "aliases": scanned.aliases, "ignored": scanned.ignored,
-        "raw": scanned.raw, "hidden": len(scanned.hidden)})
+        "raw": scanned.raw, "hidden": len(scanned.hidden),
+        "acknowledged": len(scanned.acknowledged),
+        "missing": len(state.photo_rows(missing=True)) - len(state.photo_rows())})
     catalog = read_catalog(state, source, out, run)
     # Counted over the report's photos, so that analysed + reused == photos: an unreadable
     # file is neither, an alias is not a photo of its own.

@@ -31,6 +31,7 @@ class PhotoRow(NamedTuple):
     hash: str | None
     error: str | None
     added_run: int
+    missing_since: float | None = None  # gone from PHOTOS since then: kept for a grace period
 
 
 class Analysed(NamedTuple):

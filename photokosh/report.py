@@ -42,6 +42,8 @@ def build(catalog: Catalog, seconds: float) -> dict:
             "analysed_photos": catalog.analysed,
             "ignored_files": catalog.ignored,
             "hidden_files": catalog.hidden,
+            "missing_photos": catalog.missing,
+            "acknowledged_files": catalog.acknowledged,
         },
         "people": [
             {

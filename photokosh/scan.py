@@ -2,8 +2,9 @@
 
 The walk never follows a directory twice (symlink loops), lists each real file once (the same
 photo reachable through two symlinks), skips hidden entries (counted), the output folder
-(known by device and inode, so a link to it is skipped too) and any other photokosh output
-folder, and reports what it cannot use instead of failing.
+(known by device and inode, so a link to it is skipped too), any other photokosh output
+folder and what PHOTOS/.photokoshignore acknowledges (gitignore patterns: known-bad files,
+passed over silently and counted), and reports what it cannot use instead of failing.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pathspec
 from PIL import Image
 
 from .errors import BROKEN_LINK, NOT_REGULAR
@@ -31,6 +33,9 @@ RAW_EXTENSIONS = {".cr2", ".cr3", ".crw", ".nef", ".nrw", ".arw", ".srf", ".sr2"
                   ".raf", ".orf", ".rw2", ".pef", ".srw", ".x3f", ".3fr", ".iiq", ".rwl"}
 RAW_REASON = ("camera RAW file: not read; photokosh sorts the JPEG/HEIC the camera or your "
               "photo app keeps beside it (export one if there is none)")
+# In PHOTOS, not OUT: its patterns are paths below PHOTOS, as a .gitignore's are below its
+# folder, and it holds for every OUT sorted from PHOTOS.
+IGNORE_FILE = ".photokoshignore"
 OTHER_OUT = (f"a photokosh output folder (it holds {STATE_DIR}/): its photos are copies, so it "
              "is not sorted again; move it out of the photo folder")
 
@@ -56,6 +61,7 @@ class ScanResult:
     raw: list[str] = field(default_factory=list)  # camera RAW files, not read
     aliases: list[tuple[str, str]] = field(default_factory=list)  # (rel, rel of the same file)
     hidden: list[str] = field(default_factory=list)  # names starting with ".", not entered
+    acknowledged: list[str] = field(default_factory=list)  # matched by IGNORE_FILE, not entered
 
 
 def scan(source: Path, exclude: Iterable[Path] = ()) -> ScanResult:
@@ -67,6 +73,7 @@ def scan(source: Path, exclude: Iterable[Path] = ()) -> ScanResult:
     excluded = {_dir_key(p) for p in exclude if p.is_dir()}
     exts = image_extensions()
     result = ScanResult()
+    ignore = _ignore_spec(source, result)
     seen_dirs: set[tuple[int, int]] = set()
     seen_files: dict[tuple[int, int], str] = {}
     pending = [(source, "")]
@@ -88,8 +95,12 @@ def scan(source: Path, exclude: Iterable[Path] = ()) -> ScanResult:
             continue
         for entry in entries:
             rel = prefix + entry.name
+            if ignore.match_file(rel):
+                result.acknowledged.append(rel)
+                continue
             if entry.name.startswith("."):
-                result.hidden.append(rel)
+                if rel != IGNORE_FILE:
+                    result.hidden.append(rel)
                 continue
             suffix = Path(entry.name).suffix.lower()
             try:
@@ -106,7 +117,10 @@ def scan(source: Path, exclude: Iterable[Path] = ()) -> ScanResult:
                 result.errors.append((rel, f"cannot be read ({_why(exc)}); fix its permissions"))
                 continue
             if stat.S_ISDIR(st.st_mode):
-                pending.append((Path(entry.path), rel + "/"))
+                if ignore.match_file(rel + "/"):
+                    result.acknowledged.append(rel + "/")
+                else:
+                    pending.append((Path(entry.path), rel + "/"))
                 continue
             if suffix not in exts:
                 result.ignored += 1
@@ -127,11 +141,25 @@ def scan(source: Path, exclude: Iterable[Path] = ()) -> ScanResult:
         log.debug("skipped %s: %s", rel, reason)
     for rel in result.hidden:
         log.debug("passed over %s: hidden (its name starts with a dot)", rel)
+    for rel in result.acknowledged:
+        log.debug("passed over %s: acknowledged in %s", rel, IGNORE_FILE)
     log.info("scanned %s: %d folders, %d photos, %d skipped, %d not photos (%d camera RAW), "
              "%d seen twice through links, %d hidden", source, len(seen_dirs),
              len(result.photos), len(result.errors), result.ignored, len(result.raw),
              len(result.aliases), len(result.hidden))
     return result
+
+
+def _ignore_spec(source: Path, result: ScanResult) -> pathspec.PathSpec:
+    """The patterns of PHOTOS/.photokoshignore (none if there is no such file)."""
+    try:
+        with open(source / IGNORE_FILE, encoding="utf-8", errors="surrogateescape") as f:
+            return pathspec.GitIgnoreSpec.from_lines(f.read().splitlines())
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError) as exc:  # ValueError: a pattern pathspec cannot read
+        result.errors.append((IGNORE_FILE, f"cannot be used ({exc}); fix it"))
+    return pathspec.GitIgnoreSpec.from_lines([])
 
 
 def _dir_key(path: Path) -> tuple[int, int]:

@@ -21,8 +21,9 @@ import numpy as np
 from . import fsutil, layout
 from .errors import StateError
 from .faces import Face, box_iou
+from .ledger import Ledger, from_blob, to_blob
 from .lock import run_lock
-from .records import Analysed, Output, Person, PhotoRow, StoredFace
+from .records import Analysed, Person, PhotoRow, StoredFace
 
 log = logging.getLogger(__name__)
 
@@ -52,15 +53,6 @@ CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY, started REAL, finished 
 """
 
 
-def to_blob(rel: str) -> bytes:
-    """Relative paths may hold undecodable bytes (surrogate escapes): store the raw bytes."""
-    return rel.encode("utf-8", "surrogateescape")
-
-
-def from_blob(blob: bytes) -> str:
-    return bytes(blob).decode("utf-8", "surrogateescape")
-
-
 _FACE_COLUMNS = "id, hash, idx, left, top, right, bottom, score, embedding, person, forgotten"
 
 
@@ -76,7 +68,7 @@ def open_state(out: Path, *, lock: bool = True, create: bool = False) -> Iterato
             state.close()
 
 
-class State:
+class State(Ledger):
     """A connection to one output folder's state database."""
 
     def __init__(self, out: Path, *, create: bool = True, readonly: bool = False):
@@ -107,6 +99,7 @@ class State:
             # WAL + NORMAL survives a killed process (only a power loss can drop the last commits).
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.executescript(_SCHEMA)
+            self._add_columns()
             self._check_version()
 
     @classmethod
@@ -117,19 +110,33 @@ class State:
         self.path = layout.state_db(out)
         self.db = sqlite3.connect(":memory:", isolation_level=None)
         if self.path.exists():
-            # Without a write-ahead log on disk the file is complete: open it immutable, so
-            # that not even SQLite's shared-memory files are created. With one (a run was
-            # killed), read-only mode reads the log too; its side files exist already.
-            wal = self.path.with_name(self.path.name + "-wal").exists()
-            mode = "mode=ro" if wal else "immutable=1"
-            source = sqlite3.connect(f"file:{self.path}?{mode}", uri=True)
+            source = _read_only(self.path)
             try:
                 source.backup(self.db)
             finally:
                 source.close()
         self.db.executescript(_SCHEMA)
+        self._add_columns()
         self._check_version()
         return self
+
+    @classmethod
+    def reader(cls, out: Path) -> State | None:
+        """The state opened read-only without the lock, writing no byte (not even SQLite's
+        side files): a look before a run. None if OUT has no state."""
+        if fsutil.entry(out, layout.STATE_DB_PATH) is None:
+            return None
+        self = cls.__new__(cls)
+        self.path, self.db = layout.state_db(out), _read_only(layout.state_db(out))
+        if "missing_since" in {r[1] for r in self.db.execute("PRAGMA table_info(photos)")}:
+            return self
+        self.close()  # an OUT from before the grace period: its columns added in memory
+        return cls.snapshot(out)
+
+    def _add_columns(self) -> None:
+        # added after schema 1 was released: an older photokosh ignores the column
+        if "missing_since" not in {r[1] for r in self.db.execute("PRAGMA table_info(photos)")}:
+            self.db.execute("ALTER TABLE photos ADD COLUMN missing_since REAL")
 
     def _check_version(self) -> None:
         row = self.db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
@@ -170,10 +177,28 @@ class State:
         self.db.execute("UPDATE runs SET finished=? WHERE id=?", (finished, run))
 
     # -- photos ----------------------------------------------------------------------------
-    def photo_rows(self) -> dict[str, PhotoRow]:
-        """Every source photo, by relative path."""
-        rows = self.db.execute("SELECT path, size, mtime_ns, hash, error, added_run FROM photos")
+    def photo_rows(self, *, missing: bool = False) -> dict[str, PhotoRow]:
+        """Source photos by relative path (with `missing`, also those kept in grace)."""
+        where = "" if missing else " WHERE missing_since IS NULL"
+        rows = self.db.execute("SELECT path, size, mtime_ns, hash, error, added_run, "
+                               "missing_since FROM photos" + where)
         return {from_blob(p): PhotoRow(*rest) for p, *rest in rows}
+
+    def set_missing(self, gone: Iterable[str], back: Iterable[str], when: float) -> None:
+        """Photos `gone` are missing since `when` (or since earlier); `back` are found again."""
+        self.db.executemany("UPDATE photos SET missing_since=COALESCE(missing_since, ?) "
+                            "WHERE path=?", [(when, to_blob(r)) for r in gone])
+        self.db.executemany("UPDATE photos SET missing_since=NULL WHERE path=?",
+                            [(to_blob(r),) for r in back])
+
+    def expired(self, before: float | None) -> list[str]:
+        """Photos missing since before `before`, but none showing a named person (None: all)."""
+        rows = self.db.execute(
+            "SELECT path FROM photos WHERE missing_since < ? AND (? OR hash IS NULL OR hash "
+            "NOT IN (SELECT f.hash FROM faces f JOIN people p ON f.person = p.id "
+            "WHERE p.name IS NOT NULL AND p.forgotten = 0))",
+            (float("inf") if before is None else before, before is None))
+        return [from_blob(p) for (p,) in rows]
 
     def analysed(self, key: str) -> dict[str, Analysed]:
         """Every content analysed under `key`, by hash."""
@@ -184,9 +209,9 @@ class State:
     def put_photo(self, rel: str, size: int, mtime_ns: int, hash_: str | None,
                   error: str | None, added_run: int) -> None:
         self.db.execute(
-            "INSERT INTO photos VALUES (?,?,?,?,?,?) ON CONFLICT(path) DO UPDATE SET "
+            "INSERT INTO photos VALUES (?,?,?,?,?,?,NULL) ON CONFLICT(path) DO UPDATE SET "
             "size=excluded.size, mtime_ns=excluded.mtime_ns, hash=excluded.hash, "
-            "error=excluded.error",
+            "error=excluded.error, missing_since=NULL",
             (to_blob(rel), size, mtime_ns, hash_, error, added_run),
         )
 
@@ -221,11 +246,13 @@ class State:
             args += (other_than,)
         return [_face(r) for r in self.db.execute(sql + " ORDER BY idx", args)]
 
-    def current_faces(self, key: str) -> list[StoredFace]:
-        """Faces of every photo now in the source, analysed under `key`, in a stable order."""
+    def current_faces(self, key: str, *, missing: bool = False) -> list[StoredFace]:
+        """Faces analysed under `key` of the photos now in the source (with `missing`, also of
+        those kept in grace), in a stable order."""
+        where = "" if missing else " WHERE missing_since IS NULL"
         rows = self.db.execute(
-            f"SELECT {_FACE_COLUMNS} FROM faces WHERE key=? AND hash IN (SELECT hash FROM photos) "
-            "ORDER BY hash, idx", (key,))
+            f"SELECT {_FACE_COLUMNS} FROM faces WHERE key=? AND hash IN "
+            f"(SELECT hash FROM photos{where}) ORDER BY hash, idx", (key,))
         return [_face(r) for r in rows]
 
     def set_persons(self, assignments: Iterable[tuple[int, str | None]]) -> None:
@@ -299,29 +326,14 @@ class State:
             log.warning("the state's log could not be emptied now (it is being read); "
                         "the next run empties it")
 
-    # -- outputs ---------------------------------------------------------------------------
-    def outputs(self) -> dict[str, Output]:
-        """Every file photokosh created (or was about to create) in OUT, by relative path."""
-        rows = self.db.execute(
-            "SELECT path, source, kind, hash, size, mtime_ns, ino, done FROM outputs")
-        return {from_blob(p): Output(from_blob(s), k, h, sz, m, i, bool(d))
-                for p, s, k, h, sz, m, i, d in rows}
 
-    def plan_outputs(self, items: Iterable[tuple[str, str, str, str]], when_ns: int) -> None:
-        """Record (out rel, source rel, kind, hash) before the files are written: a crash in
-        between leaves a pending row, never an unaccounted file."""
-        self.db.executemany(
-            "INSERT OR REPLACE INTO outputs(path, source, kind, hash, mtime_ns, done) "
-            "VALUES (?,?,?,?,?,0)",
-            [(to_blob(p), to_blob(s), k, h, when_ns) for p, s, k, h in items])
-
-    def done_outputs(self, items: Iterable[tuple[str, int, int, int]]) -> None:
-        self.db.executemany(
-            "UPDATE outputs SET size=?, mtime_ns=?, ino=?, done=1 WHERE path=?",
-            [(s, m, i, to_blob(p)) for p, s, m, i in items])
-
-    def drop_outputs(self, rels: Iterable[str]) -> None:
-        self.db.executemany("DELETE FROM outputs WHERE path=?", [(to_blob(r),) for r in rels])
+def _read_only(path: Path) -> sqlite3.Connection:
+    # Without a write-ahead log on disk the file is complete: open it immutable, so that not
+    # even SQLite's shared-memory files are created. With one (a run was killed, or one is
+    # working), read-only mode reads the log too; its side files exist already.
+    wal = path.with_name(path.name + "-wal").exists()
+    mode = "mode=ro" if wal else "immutable=1"
+    return sqlite3.connect(f"file:{path}?{mode}", uri=True, isolation_level=None)
 
 
 def _face(row) -> StoredFace:

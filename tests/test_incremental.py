@@ -145,7 +145,7 @@ def test_files_the_user_put_in_out_are_never_touched(tmp_path):
     (out / "person_001" / "b.jpg").write_bytes(b"edited by the user")
     for rel in ("a.jpg", "b.jpg", "trip/c.jpg"):
         (src / rel).unlink()
-    run(src, out)
+    run(src, out, allow_removal=True)
     after = tree_state(out)
     assert {rel: after.get(rel) for rel in mine} == mine
     assert (out / "person_001" / "b.jpg").read_bytes() == b"edited by the user"

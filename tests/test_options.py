@@ -13,14 +13,14 @@ from photokosh import SortOptions, sort_photos
 from photokosh.errors import ModelMissing, OptionError, PhotokoshError
 
 BAD = [
-    ("model", "mtcnn"), ("model", None),
+    ("model", "mtcnn"), ("model", ""),
     ("link", "copyy"), ("link", "symlink"), ("link", ""),
     ("eps", 0.05), ("eps", 1.01), ("eps", "0.4"), ("eps", True),
     ("min_samples", 0), ("min_samples", 1.5), ("min_samples", True),
     ("min_photos", 0), ("min_photos", -1),
     ("workers", 0), ("workers", "2"),
-    ("min_face", 19), ("min_face", 40.0),
-    ("upsample", -1), ("upsample", 5),
+    ("min_face", 19), ("min_face", 40.0), ("min_face", "Auto"),
+    ("upsample", -1), ("upsample", 5), ("upsample", "none"),
 ]
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from ..errors import LockedError, PhotokoshError
+from ..errors import LockedError, PhotokoshError, RefusedError
 from ..faces import DlibEmbedder, Embedder
 from . import render
 
@@ -24,12 +24,17 @@ EXIT_FAILED = 1  # a runtime failure (click.ClickException)
 EXIT_USAGE = 2  # a usage error (click.UsageError)
 EXIT_SKIPPED = 3  # --strict and some files were skipped
 EXIT_LOCKED = 4  # another run holds the output folder
+EXIT_REFUSED = 5  # PHOTOS missing, empty or mostly gone: refused, nothing changed
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 class LockedException(click.ClickException):
     exit_code = EXIT_LOCKED
+
+
+class RefusedException(click.ClickException):
+    exit_code = EXIT_REFUSED
 
 
 @contextmanager
@@ -39,6 +44,8 @@ def domain_errors() -> Iterator[None]:
         yield
     except LockedError as exc:
         raise LockedException(str(exc)) from exc
+    except RefusedError as exc:
+        raise RefusedException(str(exc)) from exc
     except PhotokoshError as exc:
         raise click.ClickException(str(exc)) from exc
 

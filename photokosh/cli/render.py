@@ -14,6 +14,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from ..sync import GRACE_DAYS
+
 _STAGES = {"faces": "Finding faces", "cluster": "Grouping people", "organize": "Placing photos"}
 CHECK = "(check)"  # beside a person whose faces may be two people, or hold an intruder
 
@@ -34,6 +36,9 @@ def summary_and_chart(report: dict, console: Console, width: int = 40) -> None:
         f"in {s['seconds']:.1f} s"
     )
     console.print(f"Sorted into {report['output']}", markup=False)
+    if s.get("missing_photos"):
+        console.print(f"{s['missing_photos']} photos gone from PHOTOS: their faces and people "
+                      f"are kept for {GRACE_DAYS} days (--prune forgets them now)")
     rows = [(p["name"] or p["id"], p["photo_count"], p.get("doubtful", False))
             for p in report["people"]]
     if s["unknown_photos"]:

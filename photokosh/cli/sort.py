@@ -7,42 +7,73 @@ from pathlib import Path
 import click
 
 from .. import layout
-from ..pipeline import SortOptions, default_output, sort_photos
+from ..pipeline import SortOptions, default_output, resolve_options, sort_photos
+from ..settings import AUTO, DEFAULTS
+from ..sync import GRACE_DAYS
 from . import common, render
 
 
+class AutoOrInt(click.ParamType):
+    """A whole number from `low` to `high`, or "auto"."""
+
+    name = "integer"
+
+    def __init__(self, low: int, high: int | None = None):
+        self.range = click.IntRange(low, high)
+
+    def convert(self, value, param, ctx):
+        if value == AUTO:
+            return AUTO
+        return self.range.convert(value, param, ctx)
+
+
+OUTS = "[default: OUT's setting; for a new OUT: {}]"
+
+
 @click.command()
-@click.argument("photos", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("photos", type=click.Path(file_okay=False, path_type=Path))
 @click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path),
               help=f"Output folder [default: PHOTOS{layout.DEFAULT_SUFFIX} beside PHOTOS].")
-@click.option("--model", type=click.Choice(["hog", "cnn"]), default="hog", show_default=True,
-              help="Face detector: dlib's HOG (fast) or CNN (finds more turned faces, slow).")
-@click.option("--min-face", type=click.IntRange(20), default=None, metavar="PX",
-              help="Smallest face to find, in the photo's pixels [default: 1/40 of the long "
-                   "side, at least 40]. Larger is faster.")
-@click.option("--upsample", type=click.IntRange(0, 4), default=None,
+@click.option("--model", type=click.Choice(["hog", "cnn"]), default=None,
+              help="Face detector: dlib's HOG (fast) or CNN (finds more turned faces, slow). "
+                   + OUTS.format("hog"))
+@click.option("--min-face", type=AutoOrInt(20), default=None, metavar="PX|auto",
+              help="Smallest face to find, in the photo's pixels; larger is faster. "
+                   + OUTS.format("auto: 1/40 of the long side, at least 40"))
+@click.option("--upsample", type=AutoOrInt(0, 4), default=None, metavar="N|auto",
               help="Instead of --min-face: detect on the full photo upsampled N times "
-                   "(face_recognition's way; slow on large photos).")
-@click.option("--eps", type=click.FloatRange(0.1, 1.0), default=SortOptions.eps,
-              show_default=True, help="DBSCAN eps: largest distance between neighbouring faces.")
-@click.option("--min-samples", type=click.IntRange(1), default=SortOptions.min_samples,
-              show_default=True, help="DBSCAN min_samples.")
-@click.option("--min-photos", type=click.IntRange(1), default=1, show_default=True,
-              help=f"People seen in fewer photos go to {layout.UNKNOWN}/.")
-@click.option("--link", type=click.Choice(["copy", "hard", "sym"]), default="copy",
-              show_default=True, help="How photos are placed in person folders: a copy (one per "
-              "photo, linked into each of its folders), hard links or symlinks to the originals.")
-@click.option("--blur", is_flag=True, help=f"Also write OUT/{layout.BLURRED}/: each photo with "
-              "all metadata removed and every face photokosh found blurred; faces smaller "
-              "than --min-face are not found, so not blurred.")
+                   "(face_recognition's way; slow on large photos). " + OUTS.format("auto"))
+@click.option("--eps", type=click.FloatRange(0.1, 1.0), default=None,
+              help="DBSCAN eps: largest distance between neighbouring faces. "
+                   + OUTS.format(DEFAULTS["eps"]))
+@click.option("--min-samples", type=click.IntRange(1), default=None,
+              help="DBSCAN min_samples. " + OUTS.format(DEFAULTS["min_samples"]))
+@click.option("--min-photos", type=click.IntRange(1), default=None,
+              help=f"People without a name seen in fewer photos go to {layout.UNKNOWN}/. "
+                   + OUTS.format(1))
+@click.option("--link", type=click.Choice(["copy", "hard", "sym"]), default=None,
+              help="How photos are placed in person folders: a copy (one per photo, linked "
+                   "into each of its folders), hard links or symlinks to the originals. "
+                   + OUTS.format("copy"))
+@click.option("--blur/--no-blur", default=None,
+              help=f"Also write OUT/{layout.BLURRED}/: each photo with all metadata removed "
+                   "and every face photokosh found blurred; faces smaller than --min-face "
+                   "are not found, so not blurred. " + OUTS.format("--no-blur"))
 @common.workers_option
 @click.option("--scheduler", metavar="ADDRESS",
               help="Run face detection on a Dask cluster (tcp://HOST:8786); needs "
                    "photokosh[dask] and the photos at the same path on every worker.")
 @click.option("--known", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Folder of reference photos, one sub-folder per person (KNOWN/<name>/).")
-@click.option("--no-page", is_flag=True,
-              help=f"Do not write the review page OUT/{layout.PAGE}.")
+@click.option("--page/--no-page", default=None,
+              help=f"Write the review page OUT/{layout.PAGE}. " + OUTS.format("--page"))
+@click.option("--allow-removal", is_flag=True,
+              help="The photos gone from PHOTOS are really gone: sort even if PHOTOS is empty "
+                   f"or lost more than half of the photos OUT knows (else exit "
+                   f"{common.EXIT_REFUSED}).")
+@click.option("--prune", is_flag=True,
+              help=f"Forget the photos gone from PHOTOS now, not after {GRACE_DAYS} days "
+                   "(with their faces and names).")
 @click.option("--dry-run", is_flag=True, help="Say what would change; change nothing.")
 @click.option("--strict", is_flag=True,
               help=f"Exit with {common.EXIT_SKIPPED} if any file was skipped.")
@@ -50,13 +81,14 @@ from . import common, render
 @common.quiet_option
 @common.verbose_option
 @common.pass_context
-def sort(obj: common.Context, photos: Path, out: Path | None, known: Path | None, no_page: bool,
+def sort(obj: common.Context, photos: Path, out: Path | None, known: Path | None,
          strict: bool, as_json: bool, quiet: bool, verbose: bool, **settings) -> None:
     """Sort PHOTOS into one folder per person.
 
     Every photo is copied into the folder of every person in it (keeping its path below
     PHOTOS); photos whose faces belong to nobody go to unknown/, photos without faces to
-    no_faces/. Running it again only looks at new and changed photos.
+    no_faces/. Running it again only looks at new and changed photos. OUT remembers the
+    settings: an option given is kept for later runs.
 
     \b
     Example:
@@ -64,13 +96,15 @@ def sort(obj: common.Context, photos: Path, out: Path | None, known: Path | None
         photokosh sort ~/Pictures --json | jq '.people[] | {id, photo_count}'
     """
     out = out or default_output(photos)
+    if not photos.exists() and not layout.state_db(out).exists():
+        # a typo on a new OUT; a missing PHOTOS that OUT knows is refused by the core
+        raise click.BadParameter(f"folder {str(photos)!r} does not exist", param_hint="PHOTOS")
     if out.resolve() == photos.resolve():
         raise click.BadParameter("must not be the photo folder itself", param_hint="-o/--out")
-    options = SortOptions(**settings, page=not no_page,
-                          known=str(known.resolve()) if known else None)
-    embedder = obj.embedder(options.model, options.upsample, options.min_face)
+    options = SortOptions(**settings, known=str(known.resolve()) if known else None)
     err = common.stderr_console()
     with common.feedback(err, verbose, quiet) as progress:
+        embedder = obj.embedder(*resolve_options(out, options).detector())
         result = sort_photos(photos, out, options, embedder=embedder, progress=progress)
     report = result.report
     if options.dry_run:
