@@ -321,10 +321,8 @@ class State(Ledger):
     def scrub(self) -> None:
         """Copy the write-ahead log into the database and empty it, so that no older copy of
         a page (holding what was just erased) stays in the log."""
-        busy = self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-        if busy:  # another connection reads: the log is emptied by the next checkpoint
-            log.warning("the state's log could not be emptied now (it is being read); "
-                        "the next run empties it")
+        if self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]:  # busy: a reader
+            log.warning("the state's log is being read: SQLite empties it when the reader ends")
 
 
 def _read_only(path: Path) -> sqlite3.Connection:
