@@ -61,7 +61,7 @@ def build(catalog: Catalog, seconds: float) -> dict:
                 "path": printable(p.rel),
                 "width": p.width,
                 "height": p.height,
-                "faces": [{"box": list(f.box), "person": _person(f),
+                "faces": [{"id": f.id, "box": list(f.box), "person": _person(f),
                            "score": round(f.score, 3)} for f in p.faces],
             }
             for p in photos
