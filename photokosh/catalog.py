@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .cluster import person_cohesion
+from .constraints import from_corrections
 from .errors import PhotokoshError
 from .groups import to_centre
 from .names import unique_folders
@@ -29,6 +30,13 @@ class FaceEntry:
     score: float
     person: str | None
     forgotten: bool = False  # erased (forget): a box to blur, nobody's, never shown
+    not_face: bool = False  # `notface`: a box to blur, never a face anywhere else
+    hidden: bool = False  # of a hidden person: no folder, not shown
+
+    @property
+    def shown(self) -> bool:
+        """Counts as a face in folders, report and page."""
+        return not (self.forgotten or self.not_face or self.hidden)
 
 
 @dataclass
@@ -104,17 +112,19 @@ def read_catalog(state: State, source: Path, out: Path, run: int | None) -> Cata
     for face in state.current_faces(key):
         faces_by_hash[face.hash].append(face)
     photos = []
+    rules = from_corrections(state.corrections())
     errors = [tuple(e) for e in last["scan_errors"]]
     for rel, row in sorted(rows.items()):
         info = analysed.get(row.hash) if row.hash else None
         if info is None or info.error:
             errors.append((rel, (info.error if info else row.error) or "not analysed"))
             continue
-        entries = [FaceEntry(f.id, f.box, f.score, f.person, f.forgotten)
+        entries = [FaceEntry(f.id, f.box, f.score, f.person, f.forgotten,
+                             f.id in rules.not_faces, f.person in rules.hidden)
                    for f in faces_by_hash.get(row.hash, [])]
         photos.append(PhotoEntry(rel, row.hash, info.width, info.height, entries,
                                  row.added_run == run))
-    people = _people(state, photos, faces_by_hash)
+    people = _people(state, photos, faces_by_hash, rules.hidden)
     o = last["options"]
     settings = {"model": o["model"], "upsample": o["upsample"],
                 "min_face": o.get("min_face"), "eps": o["eps"],
@@ -125,8 +135,8 @@ def read_catalog(state: State, source: Path, out: Path, run: int | None) -> Cata
                    hidden=last.get("hidden", 0))
 
 
-def _people(state: State, photos: list[PhotoEntry],
-            faces_by_hash: dict[str, list[StoredFace]]) -> list[PersonEntry]:
+def _people(state: State, photos: list[PhotoEntry], faces_by_hash: dict[str, list[StoredFace]],
+            hidden: set[str]) -> list[PersonEntry]:
     known = state.people()
     folders = unique_folders([(p.id, p.name) for p in known])
     photos_of: dict[str, list[str]] = defaultdict(list)
@@ -151,7 +161,7 @@ def _people(state: State, photos: list[PhotoEntry],
     result = [
         PersonEntry(p.id, p.name, folders[p.id], photos_of[p.id], face_count[p.id],
                     new_of[p.id], _plain(cohesion.get(p.id, {})), typical[p.id])
-        for p in known if photos_of.get(p.id)
+        for p in known if photos_of.get(p.id) and p.id not in hidden
     ]
     result.sort(key=lambda p: (-len(p.photos), p.id))
     return result
