@@ -16,6 +16,7 @@ import numpy as np
 
 from .cluster import person_cohesion
 from .constraints import from_corrections
+from .doubt import looks_like_two, split_ratio
 from .errors import PhotokoshError
 from .groups import to_centre
 from .names import unique_folders
@@ -155,6 +156,10 @@ def _people(state: State, photos: list[PhotoEntry], faces_by_hash: dict[str, lis
         labels = np.array([index[f.person] for f in members])
         stats = person_cohesion(embs, labels)
         cohesion = {ids[i]: value for i, value in stats.items()}
+        for pid, value in cohesion.items():  # a merged pair can be as tight as one person
+            ratio, smaller, seen = split_ratio(embs[labels == index[pid]])
+            value["split_ratio"] = ratio
+            value["doubtful"] = bool(value["doubtful"] or looks_like_two(ratio, smaller, seen))
         for k in np.argsort(to_centre(embs, labels), kind="stable"):
             typical[members[k].person].append(members[k].id)
     face_count = Counter(f.person for f in members)

@@ -14,10 +14,12 @@ from .state import State, open_state
 
 
 def list_people(out: Path) -> list[dict]:
-    """Every person in OUT: id, name, folder, photo and face counts, most photos first."""
+    """Every person in OUT: id, name, folder, photo and face counts; doubtful people (to
+    check first) before the others, then most photos first."""
     catalog = load_catalog(out)
-    return [{"id": p.id, "name": p.name, "folder": p.folder, "photo_count": len(p.photos),
+    rows = [{"id": p.id, "name": p.name, "folder": p.folder, "photo_count": len(p.photos),
              "face_count": p.face_count, **p.cohesion} for p in catalog.people]
+    return sorted(rows, key=lambda r: not r.get("doubtful"))  # stable: keeps the rest
 
 
 def name_person(out: Path, person: str, name: str) -> SortResult:

@@ -213,3 +213,18 @@ def test_an_ambiguous_or_unknown_face_is_a_clear_failure(tmp_path, cli):
     result = cli("move", out, "nope.jpg", "person_001")
     assert result.exit_code == 1 and "no face 'nope.jpg'" in result.stderr
     assert result.stdout == ""
+
+
+def test_the_merged_pair_rule_sees_two_people_not_one_with_an_outlier():
+    import numpy as np
+
+    from photokosh.doubt import looks_like_two, split_ratio
+
+    rng = np.random.default_rng(0)
+    one = rng.normal(0, 0.03, size=(20, 128))
+    two = np.r_[one[:10], one[10:] + 0.05]  # two tight groups, a little apart
+    outlier = np.r_[one, one[:1] + 0.2]
+    assert looks_like_two(*split_ratio(two))
+    assert not looks_like_two(*split_ratio(one))
+    assert not looks_like_two(*split_ratio(outlier))  # far, but one face: an intruder
+    assert not looks_like_two(*split_ratio(two[[0, 1, 2, 10, 11, 12]]))  # too few to tell
