@@ -78,6 +78,7 @@ class Catalog:
     reused: int = 0
     raw: list[str] = field(default_factory=list)  # camera RAW files, not read
     hidden: int = 0  # hidden entries in PHOTOS, passed over
+    learned: list[dict] = field(default_factory=list)  # corrections learned from OUT (learn.py)
 
     def duplicates(self) -> list[list[str]]:
         by_hash: dict[str, list[str]] = {}

@@ -104,11 +104,13 @@ def undo(out: Path, correction: int) -> SortResult:
         if correction not in {c.id for c in state.corrections()}:
             raise PhotokoshError(f"no correction {correction} in force: "
                                  "`photokosh corrections OUT` lists them")
-        face = next(c.face for c in state.corrections() if c.id == correction)
+        taken_back = next(c for c in state.corrections() if c.id == correction)
         with state.transaction():
             state.undo_corrections([correction])
-            if face is not None:  # the face goes back to the clustering, free of it
-                state.set_persons([(face, None)])
+            if taken_back.face is not None:  # the face goes back to the clustering
+                state.set_persons([(taken_back.face, None)])
+            if taken_back.kind == "name":  # learned from a renamed folder
+                state.set_name(taken_back.person, taken_back.value["was"])
         return _settle(out, state)
 
 

@@ -43,6 +43,7 @@ def build(catalog: Catalog, seconds: float) -> dict:
             "analysed_photos": catalog.analysed,
             "ignored_files": catalog.ignored,
             "hidden_files": catalog.hidden,
+            "learned": len(catalog.learned),
         },
         "people": [
             {
@@ -72,6 +73,7 @@ def build(catalog: Catalog, seconds: float) -> dict:
         "aliases": [{"path": printable(rel), "same_file_as": printable(other)}
                     for rel, other in catalog.aliases],
         "not_read": [{"path": printable(rel), "reason": RAW_REASON} for rel in catalog.raw],
+        "learned": catalog.learned,
     }
 
 

@@ -51,7 +51,7 @@ CREATE TABLE IF NOT EXISTS refs (name TEXT, hash TEXT, PRIMARY KEY (name, hash))
 CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY, started REAL, finished REAL);
 CREATE TABLE IF NOT EXISTS corrections (
     id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT, face INTEGER, person TEXT, how TEXT,
-    made REAL, undone INTEGER NOT NULL DEFAULT 0);
+    made REAL, undone INTEGER NOT NULL DEFAULT 0, value TEXT);
 """
 
 
@@ -290,20 +290,20 @@ class State:
         return erased
 
     def scrub(self) -> None:
-        """Copy the write-ahead log into the database and empty it, so that no older copy of
-        a page (holding what was just erased) stays in the log."""
+        """Empty the write-ahead log into the database: no old copy of an erased page stays."""
         self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # -- corrections (records.Correction) --------------------------------------------------
     def add_correction(self, kind: str, face: int | None, person: str | None, how: str,
-                       made: float) -> int:
-        return self.db.execute("INSERT INTO corrections(kind, face, person, how, made) "
-                               "VALUES (?,?,?,?,?)", (kind, face, person, how, made)).lastrowid
+                       made: float, value=None) -> int:
+        return self.db.execute("INSERT INTO corrections(kind, face, person, how, made, value) "
+                               "VALUES (?,?,?,?,?,?)", (kind, face, person, how, made,
+                                                        json.dumps(value))).lastrowid
 
     def corrections(self) -> list[Correction]:
         """The corrections in force, oldest first."""
-        return [Correction(*r) for r in self.db.execute(
-            "SELECT id, kind, face, person, how, made FROM corrections WHERE undone=0 "
+        return [Correction(*r[:-1], json.loads(r[-1] or "null")) for r in self.db.execute(
+            "SELECT id, kind, face, person, how, made, value FROM corrections WHERE undone=0 "
             "ORDER BY id")]
 
     def undo_corrections(self, ids: Iterable[int]) -> None:
