@@ -16,9 +16,11 @@ import numpy as np
 
 from .catalog import last_run
 from .constraints import enforce, from_corrections
-from .errors import PhotokoshError, io_failures
+from .doubt import halves
+from .errors import InvalidName, PhotokoshError, UnknownPerson, io_failures
 from .identify import identify
-from .names import clean_name
+from .layout import PERSON_ID
+from .names import clean_name, folder_name
 from .people import resolve_person
 from .pipeline import SortOptions, SortResult, refresh_output
 from .records import Correction, StoredFace
@@ -36,7 +38,12 @@ def move_face(out: Path, face: str, person: str) -> SortResult:
         f = resolve_face(state, face)
         try:
             pid = resolve_person(state, person)
-        except PhotokoshError:
+        except UnknownPerson:
+            if PERSON_ID.fullmatch(person) or person.isdigit():
+                raise  # a mistyped id must not make a new person
+            if folder_name(clean_name(person)) is None:
+                raise InvalidName(f"{person!r} has no characters usable in a folder name: "
+                                  "choose another name") from None
             pid = _new_person(state, person)
         _record(state, "move", f.id, pid)
         return _settle(out, state)
@@ -82,12 +89,15 @@ def unhide_person(out: Path, person: str) -> SortResult:
 
 def split_person(out: Path, person: str, faces: list[str]) -> SortResult:
     """Undo a merge: the given faces become a new person; without faces, PERSON's faces are
-    clustered into two people (average linkage), the larger keeping PERSON's id and name."""
+    cut in two (Ward linkage, as the doubtful flag sees them), the larger keeping PERSON's
+    id and name."""
     with io_failures(out), open_state(out) as state:
         pid = resolve_person(state, person)
         mine = [f for f in _faces(state) if f.person == pid and f.embedding is not None]
         if faces:
             part = {resolve_face(state, spec, pid).id for spec in faces}
+            if part - {f.id for f in mine}:
+                raise UnknownFace(f"not all of those faces are {pid}'s")
         else:
             part = _halves(mine)
         if not part or len(part) == len(mine):
@@ -157,8 +167,10 @@ def resolve_face(state: State, spec: str, person: str | None = None) -> StoredFa
         found = [f for f in faces if f.id == int(spec)]
         if found:
             return found[0]
-    rel, _, number = spec.rpartition("#") if "#" in spec else (spec, "", "")
-    row = state.photo_rows().get(rel)
+    rows = state.photo_rows()
+    # a photo whose name holds a "#" is itself first, PHOTO#N only then
+    rel, _, number = spec.rpartition("#") if spec not in rows and "#" in spec else (spec, "", "")
+    row = rows.get(rel)
     if row is None or row.hash is None:
         raise UnknownFace(f"no face {spec!r}: give a face id, PHOTO or PHOTO#N "
                           "(report.json lists every face with its id)")
@@ -181,13 +193,10 @@ def _faces(state: State) -> list[StoredFace]:
 
 
 def _halves(faces: list[StoredFace]) -> set[int]:
-    """The face ids of the smaller of two groups, by average linkage."""
+    """The face ids of the smaller half, as the doubtful flag cuts a person (doubt.py)."""
     if len(faces) < 2:
         return set()
-    from scipy.cluster.hierarchy import fcluster, linkage
-
-    labels = fcluster(linkage(np.stack([f.embedding for f in faces]), "average"), 2,
-                      "maxclust")
+    labels = halves(np.stack([f.embedding for f in faces]))
     counts = Counter(labels.tolist())
     small = min(counts, key=lambda k: (counts[k], k))
     return {f.id for f, label in zip(faces, labels, strict=True) if label == small}

@@ -20,17 +20,30 @@ SPLIT_FACES = 6  # ...and at least this many
 _SAMPLE = 400  # faces the cut looks at: Ward linkage is quadratic in memory
 
 
+def halves(x: np.ndarray) -> np.ndarray:
+    """The faces `x` (at least two) cut in two by Ward linkage: a label 0 or 1 per face.
+    Past _SAMPLE faces the cut is made on an evenly spaced sample (deterministic) and every
+    face takes the half whose centre is nearer."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    x = np.asarray(x, dtype=np.float64)
+    pick = np.linspace(0, len(x) - 1, min(len(x), _SAMPLE)).astype(np.int64)
+    labels = fcluster(linkage(x[pick], "ward"), 2, "maxclust") - 1
+    if len(pick) == len(x):
+        return labels
+    centres = GroupStats(x[pick], labels, 2).centres
+    return np.argmin(np.linalg.norm(x[:, None] - centres[None], axis=2), axis=1)
+
+
 def split_ratio(x: np.ndarray) -> tuple[float, int, int]:
     """(cross-half / within-half RMS distance, faces in the smaller half, faces looked at)
-    for the person whose faces are `x`; (0, 0, n) for fewer than two faces."""
+    for the person whose faces are `x`; (0, 0, n) for fewer than four faces."""
     x = np.asarray(x, dtype=np.float64)
-    if len(x) > _SAMPLE:  # evenly spaced: deterministic
+    if len(x) > _SAMPLE:
         x = x[np.linspace(0, len(x) - 1, _SAMPLE).astype(np.int64)]
     if len(x) < 4:
         return 0.0, 0, len(x)
-    from scipy.cluster.hierarchy import fcluster, linkage
-
-    labels = fcluster(linkage(x, "ward"), 2, "maxclust") - 1
+    labels = halves(x)
     stats = GroupStats(x, labels, 2)
     if stats.count.min() == 0:  # all faces alike: nothing to cut
         return 0.0, 0, len(x)

@@ -1,9 +1,8 @@
 """The run state: one SQLite database per output folder (OUT/.photokosh/state.db).
 
-It remembers what every source photo held (keyed by content hash and analysis settings, so
-moved and duplicate photos cost nothing), who every face belongs to, the people and their
-names, and every file photokosh created in OUT (so that only those are ever removed).
-"""
+It remembers what every source photo held (by content hash and analysis settings: moved and
+duplicate photos cost nothing), who every face belongs to, the people, their names and the
+user's corrections, and every file photokosh created in OUT (only those are ever removed)."""
 
 from __future__ import annotations
 
@@ -275,7 +274,8 @@ class State:
         self.db.execute("UPDATE people SET name=? WHERE id=?", (name, pid))
 
     def merge(self, source: str, target: str) -> None:
-        self.db.execute("UPDATE faces SET person=? WHERE person=?", (target, source))
+        for table in ("faces", "corrections"):  # corrections about `source` now mean `target`
+            self.db.execute(f"UPDATE {table} SET person=? WHERE person=?", (target, source))
         self.db.execute("UPDATE people SET merged_into=? WHERE id=?", (target, source))
         self.db.execute("UPDATE people SET merged_into=? WHERE merged_into=?", (target, source))
 

@@ -228,3 +228,30 @@ def test_the_merged_pair_rule_sees_two_people_not_one_with_an_outlier():
     assert not looks_like_two(*split_ratio(one))
     assert not looks_like_two(*split_ratio(outlier))  # far, but one face: an intruder
     assert not looks_like_two(*split_ratio(two[[0, 1, 2, 10, 11, 12]]))  # too few to tell
+
+
+def test_a_correction_about_a_merged_person_follows_the_merge(tmp_path, cli):
+    src, out = album(tmp_path), tmp_path / "out"
+    ok(cli("sort", src, "-o", out, "-q"))
+    ok(cli("move", out, "f.jpg", "person_002"))
+    ok(cli("merge", out, "person_002", "person_001", "--force"))
+    ok(cli("sort", src, "-o", out, "-q"))
+    assert "f.jpg" in people_of(out)["person_001"]
+    assert [r["person"] for r in json.loads(ok(cli("corrections", out, "--json")).stdout)] == [
+        "person_001"]
+
+
+def test_a_mistyped_id_makes_no_new_person(tmp_path, cli):
+    src, out = album(tmp_path), tmp_path / "out"
+    ok(cli("sort", src, "-o", out, "-q"))
+    result = cli("move", out, "f.jpg", "person_01")
+    assert result.exit_code == 1 and "person_01" in result.stderr
+    assert set(people_of(out)) == {"person_001", "person_002", "person_003"}
+
+
+def test_a_photo_named_with_a_hash_is_a_photo_first(tmp_path, cli):
+    src, out = album(tmp_path), tmp_path / "out"
+    photo(src / "x#2.jpg", [3])
+    ok(cli("sort", src, "-o", out, "-q"))
+    ok(cli("notface", out, "x#2.jpg"))
+    assert next(p for p in report(out)["photos"] if p["path"] == "x#2.jpg")["faces"] == []

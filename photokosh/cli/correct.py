@@ -120,9 +120,10 @@ def corrections(out: Path, as_json: bool) -> None:
     if as_json:
         render.print_json(rows)
     for r in rows if not as_json else ():
-        face = f"face {r['face']}" if r["face"] is not None else ""
-        click.echo(f"{r['id']}: {r['kind']} {face} {r['person'] or ''} ({r['how']})".replace(
-            "  ", " "))
+        about = [f"face {r['face']}" if r["face"] is not None else None, r["person"],
+                 r["value"]["name"] if r["kind"] == "name" else None]
+        click.echo(f"{r['id']}: {r['kind']} {' '.join(map(str, filter(None, about)))} "
+                   f"({r['how']})")
 
 
 @click.command()

@@ -23,7 +23,7 @@ def people(out: Path, as_json: bool) -> None:
 
     Cohesion is 1 minus the mean distance of a person's faces to their average face
     (1: all alike). (check) marks a person whose faces may be two people, or include
-    someone else: look at their folder, then merge, name or forget.
+    someone else; they come first: look at their folder, then split, move, merge or name.
 
     \b
     Example:
