@@ -44,8 +44,10 @@ def move_face(out: Path, face: str, person: str) -> SortResult:
             if folder_name(clean_name(person)) is None:
                 raise InvalidName(f"{person!r} has no characters usable in a folder name: "
                                   "choose another name") from None
-            pid = _new_person(state, person)
-        _record(state, "move", f.id, pid)
+            pid = None
+        with state.transaction():  # a new person and the move, or neither
+            pid = pid or _new_person(state, person)
+            _record(state, "move", f.id, pid)
         return _settle(out, state)
 
 
@@ -57,14 +59,16 @@ def not_this_person(out: Path, face: str, person: str | None = None) -> SortResu
         pid = pid or f.person
         if pid is None:
             raise PhotokoshError(f"face {f.id} belongs to nobody: name the person it is not")
-        _record(state, "notme", f.id, pid)
+        with state.transaction():
+            _record(state, "notme", f.id, pid)
         return _settle(out, state)
 
 
 def not_a_face(out: Path, face: str) -> SortResult:
     """FACE is no face (a detector mistake): in no folder, chart or page; still blurred."""
     with io_failures(out), open_state(out) as state:
-        _record(state, "notface", resolve_face(state, face).id, None)
+        with state.transaction():
+            _record(state, "notface", resolve_face(state, face).id, None)
         return _settle(out, state)
 
 
@@ -72,7 +76,8 @@ def hide_person(out: Path, person: str) -> SortResult:
     """PERSON (a stranger) has no folder and is not in the chart; new photos of them still
     join them rather than making a new person."""
     with io_failures(out), open_state(out) as state:
-        _record(state, "hide", None, resolve_person(state, person))
+        with state.transaction():
+            _record(state, "hide", None, resolve_person(state, person))
         return _settle(out, state)
 
 
@@ -102,9 +107,11 @@ def split_person(out: Path, person: str, faces: list[str]) -> SortResult:
             part = _halves(mine)
         if not part or len(part) == len(mine):
             raise PhotokoshError(f"{pid} cannot be split that way: it would leave one person")
-        new = _new_person(state, None)
-        for f in mine:
-            _record(state, "move", f.id, new if f.id in part else pid, "split")
+        with state.transaction():  # the whole split, or none of it
+            new = _new_person(state, None)
+            for f in mine:  # `undo` of any of them takes back the whole split
+                _record(state, "move", f.id, new if f.id in part else pid, "split",
+                        {"split_from": pid})
         return _settle(out, state)
 
 
@@ -115,12 +122,18 @@ def undo(out: Path, correction: int) -> SortResult:
             raise PhotokoshError(f"no correction {correction} in force: "
                                  "`photokosh corrections OUT` lists them")
         taken_back = next(c for c in state.corrections() if c.id == correction)
+        value = taken_back.value or {}
         with state.transaction():
-            state.undo_corrections([correction])
-            if taken_back.face is not None:  # the face goes back to the clustering
-                state.set_persons([(taken_back.face, None)])
+            if "split_from" in value:  # the split's faces all go back to the one person
+                split = [c for c in state.corrections() if c.how == "split" and c.value == value]
+                state.undo_corrections(c.id for c in split)
+                state.set_persons((c.face, value["split_from"]) for c in split)
+            else:
+                state.undo_corrections([correction])
+            if taken_back.face is not None and "split_from" not in value:
+                state.set_persons([(taken_back.face, None)])  # back to the clustering
             if taken_back.kind == "name":  # learned from a renamed folder
-                state.set_name(taken_back.person, taken_back.value["was"])
+                state.set_name(taken_back.person, value["was"])
         return _settle(out, state)
 
 
@@ -203,17 +216,15 @@ def _halves(faces: list[StoredFace]) -> set[int]:
 
 
 def _new_person(state: State, name: str | None) -> str:
-    with state.transaction():
-        pid = state.add_person(state.next_person_number(), state.get_meta("last_run")["run"])
-        if name:
-            state.set_name(pid, clean_name(name))
+    pid = state.add_person(state.next_person_number(), state.get_meta("last_run")["run"])
+    if name:
+        state.set_name(pid, clean_name(name))
     return pid
 
 
 def _record(state: State, kind: str, face: int | None, person: str | None,
-            how: str = "command") -> None:
-    with state.transaction():
-        state.add_correction(kind, face, person, how, time.time())
+            how: str = "command", value=None) -> None:
+    state.add_correction(kind, face, person, how, time.time(), value)
 
 
 def _settle(out: Path, state: State) -> SortResult:

@@ -255,3 +255,16 @@ def test_a_photo_named_with_a_hash_is_a_photo_first(tmp_path, cli):
     ok(cli("sort", src, "-o", out, "-q"))
     ok(cli("notface", out, "x#2.jpg"))
     assert next(p for p in report(out)["photos"] if p["path"] == "x#2.jpg")["faces"] == []
+
+
+def test_undo_of_a_split_takes_back_the_whole_split(tmp_path, cli):
+    src, out = album(tmp_path), tmp_path / "out"
+    ok(cli("sort", src, "-o", out, "-q"))
+    ok(cli("name", out, "person_001", "Hu"))
+    ok(cli("split", out, "Hu", "a.jpg", "b.jpg"))
+    assert people_of(out)["Hu"] == {"c.jpg", "g.jpg"}
+    rows = json.loads(ok(cli("corrections", out, "--json")).stdout)
+    assert len(rows) == 4 and {r["how"] for r in rows} == {"split"}  # one per face of Hu
+    ok(cli("undo", out, str(rows[0]["id"])))
+    assert people_of(out)["Hu"] == {"a.jpg", "b.jpg", "c.jpg", "g.jpg"}
+    assert json.loads(ok(cli("corrections", out, "--json")).stdout) == []
