@@ -116,3 +116,15 @@ def test_the_summary_says_what_was_learned(tmp_path, cli):
     result = ok(cli("sort", src, "-o", out))
     assert "Learned 1 correction(s)" in result.stdout
     assert "person_002 is named 'Alice'" in result.stderr
+
+
+def test_a_learned_move_is_undone_like_a_command(tmp_path, cli):
+    src, out = album(tmp_path), tmp_path / "out"
+    sort(cli, src, out)
+    os.rename(out / "person_001" / "c.jpg", out / "person_002" / "c.jpg")
+    [item] = sort(cli, src, out)["learned"]
+    ok(cli("undo", out, str(item["correction"])))
+    assert folders(out) == {"person_001": {"a.jpg", "b.jpg", "c.jpg"},
+                            "person_002": {"d.jpg", "e.jpg"}}
+    assert sort(cli, src, out)["learned"] == []  # nothing is learned twice
+    assert folders(out)["person_001"] == {"a.jpg", "b.jpg", "c.jpg"}
