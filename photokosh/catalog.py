@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from .cluster import person_cohesion
+from .constraints import from_corrections
+from .doubt import looks_like_two, split_ratio
 from .errors import PhotokoshError
 from .groups import to_centre
 from .names import unique_folders
@@ -29,6 +31,13 @@ class FaceEntry:
     score: float
     person: str | None
     forgotten: bool = False  # erased (forget): a box to blur, nobody's, never shown
+    not_face: bool = False  # `notface`: a box to blur, never a face anywhere else
+    hidden: bool = False  # of a hidden person: no folder, not shown
+
+    @property
+    def shown(self) -> bool:
+        """Counts as a face in folders, report and page."""
+        return not (self.forgotten or self.not_face or self.hidden)
 
 
 @dataclass
@@ -71,6 +80,7 @@ class Catalog:
     hidden: int = 0  # hidden entries in PHOTOS, passed over
     missing: int = 0  # photos gone from PHOTOS, kept for the grace period
     acknowledged: int = 0  # files matched by PHOTOS/.photokoshignore, passed over silently
+    learned: list[dict] = field(default_factory=list)  # corrections learned from OUT (learn.py)
 
     def duplicates(self) -> list[list[str]]:
         by_hash: dict[str, list[str]] = {}
@@ -106,18 +116,20 @@ def read_catalog(state: State, source: Path, out: Path, run: int | None) -> Cata
     for face in state.current_faces(key):
         faces_by_hash[face.hash].append(face)
     photos = []
+    rules = from_corrections(state.corrections())
     errors = [tuple(e) for e in last["scan_errors"]]
     for rel, row in sorted(rows.items()):
         info = analysed.get(row.hash) if row.hash else None
         if info is None or info.error:
             errors.append((rel, (info.error if info else row.error) or "not analysed"))
             continue
-        entries = [FaceEntry(f.id, f.box, f.score, f.person, f.forgotten)
+        entries = [FaceEntry(f.id, f.box, f.score, f.person, f.forgotten,
+                             f.id in rules.not_faces, f.person in rules.hidden)
                    for f in faces_by_hash.get(row.hash, [])]
         photos.append(PhotoEntry(rel, row.hash, info.width, info.height, entries,
                                  row.added_run == run))
     o = last["options"]
-    people = _people(state, photos, faces_by_hash, o.get("min_photos") or 1)
+    people = _people(state, photos, faces_by_hash, o.get("min_photos") or 1, rules.hidden)
     shown = {p.id for p in people}
     for face in (f for photo in photos for f in photo.faces):
         face.person = face.person if face.person in shown else None  # ruled out: unknown/
@@ -132,7 +144,7 @@ def read_catalog(state: State, source: Path, out: Path, run: int | None) -> Cata
 
 
 def _people(state: State, photos: list[PhotoEntry], faces_by_hash: dict[str, list[StoredFace]],
-            min_photos: int) -> list[PersonEntry]:
+            min_photos: int, hidden: set[str]) -> list[PersonEntry]:
     known = state.people()
     folders = unique_folders([(p.id, p.name) for p in known])
     photos_of: dict[str, list[str]] = defaultdict(list)
@@ -151,6 +163,10 @@ def _people(state: State, photos: list[PhotoEntry], faces_by_hash: dict[str, lis
         labels = np.array([index[f.person] for f in members])
         stats = person_cohesion(embs, labels)
         cohesion = {ids[i]: value for i, value in stats.items()}
+        for pid, value in cohesion.items():  # a merged pair can be as tight as one person
+            ratio, smaller, seen = split_ratio(embs[labels == index[pid]])
+            value["split_ratio"] = ratio
+            value["doubtful"] = bool(value["doubtful"] or looks_like_two(ratio, smaller, seen))
         for k in np.argsort(to_centre(embs, labels), kind="stable"):
             typical[members[k].person].append(members[k].id)
     face_count = Counter(f.person for f in members)
@@ -158,8 +174,10 @@ def _people(state: State, photos: list[PhotoEntry], faces_by_hash: dict[str, lis
         PersonEntry(p.id, p.name, folders[p.id], photos_of[p.id], face_count[p.id],
                     new_of[p.id], _plain(cohesion.get(p.id, {})), typical[p.id])
         # --min-photos on an OUT sorted without it: the people it now rules out are kept
-        # in the state (and come back with more photos); a named one always shows
-        for p in known if photos_of.get(p.id) and (p.name or len(photos_of[p.id]) >= min_photos)
+        # in the state (and come back with more photos); a named one always shows. Hidden
+        # people are kept too, and shown nowhere.
+        for p in known if photos_of.get(p.id) and p.id not in hidden
+        and (p.name or len(photos_of[p.id]) >= min_photos)
     ]
     result.sort(key=lambda p: (-len(p.photos), p.id))
     return result

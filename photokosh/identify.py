@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .cluster import DEFAULT_SETTINGS, assign_to_people, cluster_faces
+from .constraints import Constraints
 from .groups import GroupStats
 from .records import StoredFace
 
@@ -32,10 +33,16 @@ class Identities:
 
 
 def identify(faces: list[StoredFace], photos_per_hash: dict[str, int],
-             settings=None, min_photos: int = 1) -> Identities:
-    """Decide who every face without a person is. Faces with a person are left alone."""
-    usable = [f for f in faces if not f.forgotten and f.embedding is not None]
-    result = _decide(usable, photos_per_hash, settings or DEFAULT_SETTINGS, min_photos)
+             settings=None, min_photos: int = 1,
+             constraints: Constraints | None = None) -> Identities:
+    """Decide who every face without a person is. Faces with a person are left alone (those
+    of `constraints` must already obey it: constraints.enforce); a face never joins a person
+    it is barred from, and a face that is no face is nobody's."""
+    c = constraints or Constraints()
+    usable = [f for f in faces
+              if not f.forgotten and f.embedding is not None and f.id not in c.not_faces]
+    result = _decide(usable, photos_per_hash, settings or DEFAULT_SETTINGS, min_photos,
+                     c.barred)
     log.info("%d faces, %d without a person: %d joined a person, %d make %d new people, "
              "%d belong to nobody", len(usable), sum(not f.person for f in usable),
              len(result.joined), sum(map(len, result.new_people)), len(result.new_people),
@@ -44,7 +51,7 @@ def identify(faces: list[StoredFace], photos_per_hash: dict[str, int],
 
 
 def _decide(usable: list[StoredFace], photos_per_hash: dict[str, int], settings,
-            min_photos: int) -> Identities:
+            min_photos: int, barred: set[tuple[int, str]]) -> Identities:
     known = [f for f in usable if f.person]
     fresh = [f for f in usable if not f.person]
     result = Identities()
@@ -64,7 +71,8 @@ def _decide(usable: list[StoredFace], photos_per_hash: dict[str, int], settings,
         rest = []
         for face, label in zip(fresh, labels, strict=True):
             person = owner[label] if label >= 0 else None
-            if person is not None and (face.hash, person) not in taken:
+            if person is not None and (face.hash, person) not in taken \
+                    and (face.id, person) not in barred:
                 result.joined[face.id] = person
                 taken.add((face.hash, person))
             else:

@@ -59,16 +59,16 @@ class Changes:
 
 def placements(catalog: Catalog) -> list[Placed]:
     """Where each photo goes: the folder of everyone in it, else unknown/ if any face was
-    found in it (a forgotten person's too: their photos are not photos without faces), else
-    no_faces/."""
+    found in it (a forgotten or hidden person's too: their photos are not photos without
+    faces), else no_faces/ (a face marked as no face is not one)."""
     folder = {p.id: p.folder for p in catalog.people}
     placed = []
     for photo in catalog.photos:
         people = sorted({folder[f.person] for f in photo.faces
-                         if f.person and not f.forgotten and f.person in folder})
+                         if f.person and f.shown and f.person in folder})
         if people:
             where = people
-        elif photo.faces:
+        elif any(not f.not_face for f in photo.faces):
             where = [UNKNOWN]
         else:
             where = [NO_FACES]

@@ -36,7 +36,7 @@ def render_page(report: dict, faces: Mapping[str, list[int]], thumbs: Mapping[in
     recognised in; `face_photos`: face id -> photo path, for alt texts and links.
     """
     face_photos = face_photos or {}
-    people = report["people"]
+    people = sorted(report["people"], key=lambda p: not p.get("doubtful"))  # check these first
     photos = report.get("photos", [])
     unknown = [p["path"] for p in photos
                if p["faces"] and not any(f.get("person") for f in p["faces"])]

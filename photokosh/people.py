@@ -14,10 +14,12 @@ from .state import State, open_state
 
 
 def list_people(out: Path) -> list[dict]:
-    """Every person in OUT: id, name, folder, photo and face counts, most photos first."""
+    """Every person in OUT: id, name, folder, photo and face counts; doubtful people (to
+    check first) before the others, then most photos first."""
     catalog = load_catalog(out)
-    return [{"id": p.id, "name": p.name, "folder": p.folder, "photo_count": len(p.photos),
+    rows = [{"id": p.id, "name": p.name, "folder": p.folder, "photo_count": len(p.photos),
              "face_count": p.face_count, **p.cohesion} for p in catalog.people]
+    return sorted(rows, key=lambda r: not r.get("doubtful"))  # stable: keeps the rest
 
 
 def name_person(out: Path, person: str, name: str) -> SortResult:
@@ -28,7 +30,7 @@ def name_person(out: Path, person: str, name: str) -> SortResult:
         raise InvalidName(f"{name!r} has no characters usable in a folder name: "
                           "choose another name")
     with io_failures(out), open_state(out) as state:
-        pid = _resolve(state, person)
+        pid = resolve_person(state, person)
         with state.transaction():
             state.set_name(pid, display)
     return refresh_output(out)
@@ -37,7 +39,7 @@ def name_person(out: Path, person: str, name: str) -> SortResult:
 def merge_people(out: Path, source: str, target: str, force: bool = False) -> SortResult:
     """Make `source` part of `target` (who keeps their id and name), for good."""
     with io_failures(out), open_state(out) as state:
-        src, dst = _resolve(state, source), _resolve(state, target)
+        src, dst = resolve_person(state, source), resolve_person(state, target)
         if src == dst:
             raise PhotokoshError(f"{source} and {target} are the same person already")
         together = state.shared_photos(src, dst)
@@ -53,12 +55,24 @@ def merge_people(out: Path, source: str, target: str, force: bool = False) -> So
     return refresh_output(out)
 
 
+def describe_person(out: Path, person: str) -> str:
+    """`person` as the user knows them ("person_007 (Alice, 12 photos)"); UnknownPerson if
+    there is no such person."""
+    with open_state(out, lock=False) as state:
+        pid = resolve_person(state, person)
+    row = next((p for p in list_people(out) if p["id"] == pid), None)
+    if row is None:
+        return pid
+    photos = f"{row['photo_count']} photos"
+    return f"{pid} ({row['name']}, {photos})" if row["name"] else f"{pid} ({photos})"
+
+
 def forget_person(out: Path, person: str) -> SortResult:
     """Erase a person: their embeddings, thumbnails and folder go, and the same photos never
     bring them back (the way to honour an erasure request)."""
     # The lock is held through the refresh: no run can come between erasure and OUT.
     with io_failures(out), open_state(out) as state:
-        pid = _resolve(state, person)
+        pid = resolve_person(state, person)
         with state.transaction():
             erased = state.forget(pid)
         state.scrub()
@@ -66,7 +80,7 @@ def forget_person(out: Path, person: str) -> SortResult:
         return refresh_output(out, state=state)
 
 
-def _resolve(state: State, person: str) -> str:
+def resolve_person(state: State, person: str) -> str:
     """A person by id (person_003, or just 3) or by exact name."""
     people = state.people()
     for p in people:

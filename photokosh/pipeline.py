@@ -22,6 +22,7 @@ from .errors import PhotokoshError, io_failures
 from .faces import DlibEmbedder, Embedder
 from .known import load_references, name_people
 from .layout import default_output
+from .learn import learn_from_folders
 from .records import PhotoRow
 from .report import build, write_json
 from .review import publish_page
@@ -124,6 +125,7 @@ def _same_folder(a: Path, b: Path) -> bool:
 def _run(source, out, options, embedder, workers, state: State, notify, started,
          scanned: ScanResult) -> SortResult:
     run = state.begin_run(started)
+    learned = learn_from_folders(state, out)  # before anything in OUT is planned
     # The page's thumbnails are cut while each photo is decoded anyway; not with --blur,
     # whose page shows blurred faces only, nor when nothing will be shown.
     keep_thumbs = options.page and not options.blur and not options.dry_run
@@ -149,6 +151,7 @@ def _run(source, out, options, embedder, workers, state: State, notify, started,
     # file is neither, an alias is not a photo of its own.
     catalog.analysed = sum(p.rel in inventory.analysed for p in catalog.photos)
     catalog.reused = len(catalog.photos) - catalog.analysed
+    catalog.learned = [item.plain() for item in learned]
     return _finish(state, catalog, options, workers, run, started, notify)
 
 

@@ -61,3 +61,16 @@ class Output:
     mtime_ns: int | None  # for a pending row: when it was planned
     ino: int | None
     done: bool
+
+
+class Correction(NamedTuple):
+    """What the user taught photokosh about one face or person; later runs honour it."""
+
+    id: int
+    kind: str  # "move" (face -> person), "notme" (face never person), "notface", "hide",
+    # "name" (learned from a renamed folder: value {"name", "was"})
+    face: int | None
+    person: str | None
+    how: str  # "command", or "folder" (learned from what the user did to OUT's folders)
+    made: float
+    value: object = None

@@ -20,7 +20,8 @@ def build(catalog: Catalog, seconds: float) -> dict:
     photos = catalog.photos
     # A forgotten person's faces stay boxes that belong to nobody: their photos count as
     # photos of unknown people, as organize places them.
-    with_faces = [p for p in photos if p.faces]
+    faces = {p.rel: [f for f in p.faces if not f.not_face] for p in photos}
+    with_faces = [p for p in photos if faces[p.rel]]
     unknown = [p for p in with_faces if not any(_person(f) for f in p.faces)]
     return {
         "schema": SCHEMA,
@@ -31,7 +32,7 @@ def build(catalog: Catalog, seconds: float) -> dict:
         "summary": {
             "photos": len(photos),
             "photos_with_faces": len(with_faces),
-            "faces": sum(len(p.faces) for p in photos),
+            "faces": sum(map(len, faces.values())),
             "people": len(catalog.people),
             "unknown_photos": len(unknown),
             "no_face_photos": len(photos) - len(with_faces),
@@ -44,6 +45,7 @@ def build(catalog: Catalog, seconds: float) -> dict:
             "hidden_files": catalog.hidden,
             "missing_photos": catalog.missing,
             "acknowledged_files": catalog.acknowledged,
+            "learned": len(catalog.learned),
         },
         "people": [
             {
@@ -63,8 +65,8 @@ def build(catalog: Catalog, seconds: float) -> dict:
                 "path": printable(p.rel),
                 "width": p.width,
                 "height": p.height,
-                "faces": [{"box": list(f.box), "person": _person(f),
-                           "score": round(f.score, 3)} for f in p.faces],
+                "faces": [{"id": f.id, "box": list(f.box), "person": _person(f),
+                           "score": round(f.score, 3)} for f in faces[p.rel]],
             }
             for p in photos
         ],
@@ -73,11 +75,12 @@ def build(catalog: Catalog, seconds: float) -> dict:
         "aliases": [{"path": printable(rel), "same_file_as": printable(other)}
                     for rel, other in catalog.aliases],
         "not_read": [{"path": printable(rel), "reason": RAW_REASON} for rel in catalog.raw],
+        "learned": catalog.learned,
     }
 
 
 def _person(face: FaceEntry) -> str | None:
-    return None if face.forgotten else face.person
+    return face.person if face.shown else None
 
 
 def printable(rel: str) -> str:

@@ -21,7 +21,7 @@ def publish_page(catalog: Catalog, report: dict, state: State, *, blurred: bool,
     unknown: list[int] = []
     for photo in catalog.photos:
         for face in photo.faces:
-            if face.forgotten or face.id in where:
+            if face.forgotten or face.not_face or face.id in where:
                 continue  # a duplicate photo shows the same face: the first path names it
             where[face.id] = (photo.rel, photo.hash, face.box)
             if face.person is None:

@@ -1,9 +1,8 @@
 """The run state: one SQLite database per output folder (OUT/.photokosh/state.db).
 
-It remembers what every source photo held (keyed by content hash and analysis settings, so
-moved and duplicate photos cost nothing), who every face belongs to, the people and their
-names, and every file photokosh created in OUT (so that only those are ever removed).
-"""
+It remembers what every source photo held (by content hash and analysis settings: moved and
+duplicate photos cost nothing), who every face belongs to, the people, their names and the
+user's corrections, and every file photokosh created in OUT (only those are ever removed)."""
 
 from __future__ import annotations
 
@@ -13,7 +12,7 @@ import os
 import sqlite3
 import stat
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import closing, contextmanager, nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ import numpy as np
 from . import fsutil, layout
 from .errors import StateError
 from .faces import Face, box_iou
+from .journal import Journal
 from .ledger import Ledger, from_blob, to_blob
 from .lock import run_lock
 from .records import Analysed, Person, PhotoRow, StoredFace
@@ -50,6 +50,9 @@ CREATE TABLE IF NOT EXISTS outputs (
     mtime_ns INTEGER, ino INTEGER, done INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS refs (name TEXT, hash TEXT, PRIMARY KEY (name, hash));
 CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY, started REAL, finished REAL);
+CREATE TABLE IF NOT EXISTS corrections (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT, face INTEGER, person TEXT, how TEXT,
+    made REAL, undone INTEGER NOT NULL DEFAULT 0, value TEXT);
 """
 
 
@@ -61,14 +64,11 @@ def open_state(out: Path, *, lock: bool = True, create: bool = False) -> Iterato
     """The state of OUT, open for the block (under the run lock with `lock`): the one way
     every command that works on an output folder gets at it."""
     with run_lock(out) if lock else nullcontext():
-        state = State(out, create=create)
-        try:
+        with closing(State(out, create=create)) as state:
             yield state
-        finally:
-            state.close()
 
 
-class State(Ledger):
+class State(Ledger, Journal):
     """A connection to one output folder's state database."""
 
     def __init__(self, out: Path, *, create: bool = True, readonly: bool = False):
@@ -80,10 +80,8 @@ class State(Ledger):
             raise StateError(fsutil.not_ours(out, layout.STATE_DB_PATH))
         if found is None:
             if not create:
-                raise StateError(
-                    f"{out} holds no photokosh state (no {layout.STATE_DB_PATH}): "
-                    "run `photokosh sort PHOTOS -o OUT` first"
-                )
+                raise StateError(f"{out} holds no photokosh state (no {layout.STATE_DB_PATH}): "
+                                 "run `photokosh sort PHOTOS -o OUT` first")
             with fsutil.folder(out, layout.STATE_DIR) as folder:
                 os.close(os.open(layout.STATE_DB, os.O_CREAT | os.O_WRONLY | os.O_NOFOLLOW,
                                  0o600, dir_fd=folder))
@@ -110,11 +108,8 @@ class State(Ledger):
         self.path = layout.state_db(out)
         self.db = sqlite3.connect(":memory:", isolation_level=None)
         if self.path.exists():
-            source = _read_only(self.path)
-            try:
+            with closing(_read_only(self.path)) as source:
                 source.backup(self.db)
-            finally:
-                source.close()
         self.db.executescript(_SCHEMA)
         self._add_columns()
         self._check_version()
@@ -145,8 +140,7 @@ class State(Ledger):
         else:
             (version,) = row
             if int(version) > SCHEMA_VERSION:
-                raise StateError(f"{self.path} was written by a newer photokosh: "
-                                 "upgrade photokosh")
+                raise StateError(f"{self.path} was written by a newer photokosh: upgrade it")
         log.debug("opened the state %s (schema %d)", self.path, SCHEMA_VERSION)
 
     def close(self) -> None:
@@ -202,9 +196,8 @@ class State(Ledger):
 
     def analysed(self, key: str) -> dict[str, Analysed]:
         """Every content analysed under `key`, by hash."""
-        rows = self.db.execute(
-            "SELECT hash, width, height, error FROM analyses WHERE key=?", (key,))
-        return {h: Analysed(*rest) for h, *rest in rows}
+        sql = "SELECT hash, width, height, error FROM analyses WHERE key=?"
+        return {h: Analysed(*rest) for h, *rest in self.db.execute(sql, (key,))}
 
     def put_photo(self, rel: str, size: int, mtime_ns: int, hash_: str | None,
                   error: str | None, added_run: int) -> None:
@@ -212,8 +205,7 @@ class State(Ledger):
             "INSERT INTO photos VALUES (?,?,?,?,?,?,NULL) ON CONFLICT(path) DO UPDATE SET "
             "size=excluded.size, mtime_ns=excluded.mtime_ns, hash=excluded.hash, "
             "error=excluded.error, missing_since=NULL",
-            (to_blob(rel), size, mtime_ns, hash_, error, added_run),
-        )
+            (to_blob(rel), size, mtime_ns, hash_, error, added_run))
 
     def drop_photos(self, rels: Iterable[str]) -> None:
         self.db.executemany("DELETE FROM photos WHERE path=?", [(to_blob(r),) for r in rels])
@@ -223,28 +215,37 @@ class State(Ledger):
         """Store what one content holds under `key`, carrying people and erasures over from
         an analysis of the same content under other settings (matched by box overlap)."""
         old = self.faces_of(hash_, other_than=key)
-        self.db.execute("DELETE FROM faces WHERE hash=? AND key=?", (hash_, key))
+        self.db.execute("DELETE FROM faces WHERE hash=?", (hash_,))
+        taken: set[int] = set()
         for idx, face in enumerate(faces):
-            person, forgotten = _inherit(face.box, old)
+            # a face found again keeps its id, so corrections made to it (by id) still hold
+            match = _inherit(face.box, [f for f in old if f.id not in taken])
+            fid = match.id if match else self._next_face_id()
+            taken.add(fid)
+            forgotten = bool(match and match.forgotten)
             self.db.execute(
-                "INSERT INTO faces(hash,key,idx,left,top,right,bottom,score,embedding,person,"
-                "forgotten) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (hash_, key, idx, *face.box, face.score,
+                "INSERT INTO faces(id,hash,key,idx,left,top,right,bottom,score,embedding,"
+                "person,forgotten) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (fid, hash_, key, idx, *face.box, face.score,
                  None if forgotten else face.embedding.astype(np.float32).tobytes(),
-                 person, int(forgotten)),
+                 match.person if match else None, int(forgotten)),
             )
-        self.db.execute("DELETE FROM faces WHERE hash=? AND key<>?", (hash_, key))
         self.db.execute("DELETE FROM analyses WHERE hash=? AND key<>?", (hash_, key))
         self.db.execute("INSERT OR REPLACE INTO analyses VALUES (?,?,?,?,?)",
                         (hash_, key, width, height, error))
 
-    def faces_of(self, hash_: str, other_than: str | None = None) -> list[StoredFace]:
-        sql = f"SELECT {_FACE_COLUMNS} FROM faces WHERE hash=?"
-        args: tuple = (hash_,)
-        if other_than is not None:
-            sql += " AND key<>?"
-            args += (other_than,)
-        return [_face(r) for r in self.db.execute(sql + " ORDER BY idx", args)]
+    def _next_face_id(self) -> int:
+        # never reused (corrections name faces by id): MAX+1 would reuse a pruned face's
+        fid = max(self.db.execute("SELECT IFNULL(MAX(id), 0) + 1 FROM faces").fetchone()[0],
+                  int(self.get_meta("next_face", 1)))
+        self.set_meta("next_face", fid + 1)
+        return fid
+
+    def faces_of(self, hash_: str, other_than: str = "") -> list[StoredFace]:
+        """The faces of one content (but those analysed under `other_than`), in order."""
+        return [_face(r) for r in self.db.execute(
+            f"SELECT {_FACE_COLUMNS} FROM faces WHERE hash=? AND key<>? ORDER BY idx",
+            (hash_, other_than))]
 
     def current_faces(self, key: str, *, missing: bool = False) -> list[StoredFace]:
         """Faces analysed under `key` of the photos now in the source (with `missing`, also of
@@ -282,21 +283,18 @@ class State(Ledger):
 
     def shared_photos(self, a: str, b: str) -> int:
         """How many contents show both person `a` and person `b`."""
-        (count,) = self.db.execute(
+        return self.db.execute(
             "SELECT COUNT(*) FROM (SELECT hash FROM faces WHERE person=? INTERSECT "
-            "SELECT hash FROM faces WHERE person=?)", (a, b)).fetchone()
-        return count
+            "SELECT hash FROM faces WHERE person=?)", (a, b)).fetchone()[0]
 
     def next_person_number(self) -> int:
-        (largest,) = self.db.execute("SELECT MAX(num) FROM people").fetchone()
-        number = (largest or 0) + 1
         # ids are never reused, even after the people that had them were removed by hand
+        number = self.db.execute("SELECT IFNULL(MAX(num), 0) + 1 FROM people").fetchone()[0]
         return max(number, int(self.get_meta("next_person", 1)))
 
     def add_person(self, num: int, run: int) -> str:
         pid = layout.person_id(num)
-        self.db.execute("INSERT INTO people(id, num, created_run) VALUES (?,?,?)",
-                        (pid, num, run))
+        self.db.execute("INSERT INTO people(id, num, created_run) VALUES (?,?,?)", (pid, num, run))
         self.set_meta("next_person", num + 1)
         return pid
 
@@ -304,7 +302,8 @@ class State(Ledger):
         self.db.execute("UPDATE people SET name=? WHERE id=?", (name, pid))
 
     def merge(self, source: str, target: str) -> None:
-        self.db.execute("UPDATE faces SET person=? WHERE person=?", (target, source))
+        for table in ("faces", "corrections"):  # corrections about `source` now mean `target`
+            self.db.execute(f"UPDATE {table} SET person=? WHERE person=?", (target, source))
         self.db.execute("UPDATE people SET merged_into=? WHERE id=?", (target, source))
         self.db.execute("UPDATE people SET merged_into=? WHERE merged_into=?", (target, source))
 
@@ -319,11 +318,9 @@ class State(Ledger):
         return erased
 
     def scrub(self) -> None:
-        """Copy the write-ahead log into the database and empty it, so that no older copy of
-        a page (holding what was just erased) stays in the log."""
+        """Empty the write-ahead log into the database: no old copy of an erased page stays."""
         if self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]:  # busy: a reader
             log.warning("the state's log is being read: SQLite empties it when the reader ends")
-
 
 def _read_only(path: Path) -> sqlite3.Connection:
     # Without a write-ahead log on disk the file is complete: open it immutable, so that not
@@ -341,10 +338,10 @@ def _face(row) -> StoredFace:
                       bool(forgotten))
 
 
-def _inherit(box, old: list[StoredFace]) -> tuple[str | None, bool]:
+def _inherit(box, old: list[StoredFace]) -> StoredFace | None:
     best, best_iou = None, 0.5
     for face in old:
         iou = box_iou(box, face.box)
         if iou >= best_iou:
             best, best_iou = face, iou
-    return (best.person, best.forgotten) if best else (None, False)
+    return best

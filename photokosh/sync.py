@@ -21,6 +21,7 @@ from pathlib import Path
 from . import thumbs
 from .analyze import analyze, split_duplicates
 from .cluster import ClusterSettings
+from .constraints import enforce, from_corrections
 from .errors import PhotokoshError, RefusedError
 from .faces import Embedder
 from .identify import identify
@@ -152,8 +153,11 @@ def assign_people(state: State, key: str, settings: ClusterSettings, min_photos:
     a new person is recorded as created by `run`."""
     faces = state.current_faces(key, missing=True)  # a missing photo's person stays known
     per_hash = Counter(row.hash for row in state.photo_rows().values() if row.hash)
-    found = identify(faces, per_hash, settings, min_photos)
+    rules = from_corrections(state.corrections())
+    fixed = enforce(faces, rules)  # the user's corrections first: identify builds on them
+    found = identify(faces, per_hash, settings, min_photos, rules)
     with state.transaction():
+        state.set_persons(fixed)
         state.set_persons(found.joined.items())
         number = state.next_person_number()
         for members in found.new_people:

@@ -91,8 +91,8 @@ def test_people_shows_cohesion_and_marks_doubtful_people_as_the_json_has_them(tm
     merged = cli("merge", out, "person_003", "person_002")
     assert merged.exit_code == 0, merged.stderr
     rows = json.loads(cli("people", out, "--json").stdout)
-    assert [(r["id"], r["faces"], r["doubtful"]) for r in rows] == [
-        ("person_001", 2, False), ("person_002", 2, True)]
+    assert [(r["id"], r["faces"], r["doubtful"]) for r in rows] == [  # doubtful first
+        ("person_002", 2, True), ("person_001", 2, False)]
     table = cli("people", out)
     assert table.exit_code == 0 and table.stderr == ""
     header, *lines = table.stdout.splitlines()

@@ -244,7 +244,7 @@ def test_no_unblurred_thumbnail_with_blur_and_none_left_of_a_forgotten_face(tmp_
     gone = [(photo, face) for photo in report["photos"] for face in photo["faces"]
             if face["person"] == person]
     assert cli("sort", src, "-o", out, "-q", "--no-page").exit_code == 0
-    assert cli("forget", out, person).exit_code == 0
+    assert cli("forget", out, person, "--yes").exit_code == 0
     assert all(not _thumb_of(out, src, photo, face).exists() for photo, face in gone)
     assert len(list(folder.glob("*.jpg"))) == 1
 

@@ -85,8 +85,9 @@ def test_merge_joins_two_people_for_good(sorted_album, cli):
     assert result.exit_code == 0, result.stderr
     assert folder_files(out, "person_002") == {"d.jpg", "sub/e.jpg", "f.jpg"}
     assert not (out / "person_003").exists()
+    # the merged person's faces are two different fakes: doubtful, so listed first
     assert [p["id"] for p in json.loads(cli("people", out, "--json").stdout)] == [
-        "person_001", "person_002"]
+        "person_002", "person_001"]
     rerun = cli("sort", src, "-o", out, "-q")  # nothing new: the merge holds
     assert rerun.exit_code == 0
     assert folder_files(out, "person_002") == {"d.jpg", "sub/e.jpg", "f.jpg"}
@@ -119,7 +120,7 @@ def test_merging_people_seen_side_by_side_needs_force(sorted_album, cli):
 
 def test_unknown_person_is_a_clear_failure(sorted_album, cli):
     _, out = sorted_album
-    for command in (["name", out, "person_099", "X"], ["forget", out, "nobody"],
+    for command in (["name", out, "person_099", "X"], ["forget", out, "nobody", "--yes"],
                     ["merge", out, "person_001", "person_042"]):
         result = cli(*command)
         assert result.exit_code == 1
@@ -208,7 +209,7 @@ def forgotten_photos_are_unknown(out):
 
 def test_forget_erases_a_person_for_good(sorted_album, cli):
     src, out = sorted_album
-    result = cli("forget", out, "person_002")
+    result = cli("forget", out, "person_002", "--yes")
     assert result.exit_code == 0, result.stderr
     assert not (out / "person_002").exists()
     assert "person_002" not in {p["id"] for p in report(out)["people"]}
@@ -237,5 +238,25 @@ def test_report_stays_consistent_after_forget(sorted_album, cli):
     from test_sort import check_summary
 
     _, out = sorted_album
-    assert cli("forget", out, "person_002").exit_code == 0
+    assert cli("forget", out, "person_002", "--yes").exit_code == 0
     check_summary(report(out))
+
+
+def test_forget_asks_first_and_refuses_without_a_terminal(sorted_album, cli, monkeypatch):
+    _, out = sorted_album
+    result = cli("forget", out, "person_002")  # CliRunner's stdin is no terminal
+    assert result.exit_code == 2 and "--yes" in result.stderr
+    assert {p["id"] for p in report(out)["people"]} >= {"person_002"}
+    from click.testing import CliRunner
+
+    import photokosh.cli.people as commands
+    from photokosh.cli import main
+
+    monkeypatch.setattr(commands, "stdin_is_terminal", lambda: True)
+    said_no = CliRunner().invoke(main, ["forget", str(out), "person_002"], input="n\n")
+    assert said_no.exit_code == 1 and "Erase person_002 (2 photos) for good?" in said_no.stderr
+    assert "person_002" in {p["id"] for p in report(out)["people"]}
+    said_yes = CliRunner().invoke(main, ["forget", str(out), "person_002"], input="y\n")
+    assert said_yes.exit_code == 0, said_yes.stderr
+    assert "person_002" not in {p["id"] for p in report(out)["people"]}
+    assert folder_files(out, "unknown") == {"d.jpg", "sub/e.jpg"}

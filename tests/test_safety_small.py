@@ -60,7 +60,7 @@ def test_forget_does_not_fail_after_it_has_forgotten(tmp_path, cli, monkeypatch)
     monkeypatch.setattr(os, "unlink", meanwhile)
     monkeypatch.setattr(os, "remove", meanwhile)
     try:
-        result = cli("forget", out, PERSON_1)
+        result = cli("forget", out, PERSON_1, "--yes")
     finally:
         for fd in held:
             if fd >= 0:

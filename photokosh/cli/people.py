@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
 from .. import layout
 from ..errors import InvalidName
-from ..people import forget_person, list_people, merge_people, name_person
+from ..people import describe_person, forget_person, list_people, merge_people, name_person
 from ..pipeline import refresh_output
 from . import render
 from .common import json_option, out_argument, stdout_console
@@ -22,7 +23,7 @@ def people(out: Path, as_json: bool) -> None:
 
     Cohesion is 1 minus the mean distance of a person's faces to their average face
     (1: all alike). (check) marks a person whose faces may be two people, or include
-    someone else: look at their folder, then merge, name or forget.
+    someone else; they come first: look at their folder, then split, move, merge or name.
 
     \b
     Example:
@@ -71,19 +72,32 @@ def merge(out: Path, source: str, target: str, force: bool) -> None:
 @click.command()
 @out_argument
 @click.argument("person")
-def forget(out: Path, person: str) -> None:
+@click.option("--yes", is_flag=True, help="Do not ask (for scripts): erase at once.")
+def forget(out: Path, person: str, yes: bool) -> None:
     """Erase PERSON: embeddings, thumbnails and folder; later runs do not bring them back.
 
     Their photos go to unknown/. The erasure holds for the same files: a re-saved or
     edited copy of one of their photos (new bytes) is a new photo, and brings their face
     back as a new person, since photokosh keeps nothing of the face to recognise it by.
+    It cannot be undone, so it asks first (without a terminal, give --yes).
 
     \b
     Example:
         photokosh forget ~/People person_007
     """
+    if not yes:
+        # an erasure cannot be undone: a typo in the id must not be permanent
+        if not stdin_is_terminal():
+            raise click.UsageError("forget erases for good: confirm on a terminal, or add "
+                                   "--yes in a script")
+        about = describe_person(out, person)
+        click.confirm(f"Erase {about} for good?", abort=True, err=True)
     forget_person(out, person)
     click.echo(f"{person} forgotten")
+
+
+def stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
 
 
 @click.command()

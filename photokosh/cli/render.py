@@ -39,6 +39,10 @@ def summary_and_chart(report: dict, console: Console, width: int = 40) -> None:
     if s.get("missing_photos"):
         console.print(f"{s['missing_photos']} photos gone from PHOTOS: their faces and people "
                       f"are kept for {GRACE_DAYS} days (--prune forgets them now)")
+    if report.get("learned"):
+        console.print(f"Learned {len(report['learned'])} correction(s) from what you did in "
+                      "its folders: `photokosh corrections OUT` lists them, `undo` takes one "
+                      "back", markup=False)
     rows = [(p["name"] or p["id"], p["photo_count"], p.get("doubtful", False))
             for p in report["people"]]
     if s["unknown_photos"]:
@@ -63,13 +67,14 @@ def skipped_warning(skipped: int, report_file: Path, console: Console) -> None:
     console.print(f"{skipped} file(s) skipped: see \"errors\" in {report_file}", markup=False)
 
 
-def dry_run(changes, as_json: bool) -> None:
-    """A dry run's plan (organize's Changes): as JSON, or one tab-separated line per change
-    and then the counts."""
+def dry_run(changes, as_json: bool, learned: list[dict] = ()) -> None:
+    """A dry run's plan (organize's Changes, and what it learned from OUT's folders): as
+    JSON, or one tab-separated line per change and then the counts."""
     doc = {"add": sorted(changes.add), "move": [{"from": old, "to": new} for new, old in
                                                 sorted(changes.move.items())],
            "remove": changes.remove, "conflicts": [{"path": p, "reason": r}
-                                                   for p, r in changes.conflicts]}
+                                                   for p, r in changes.conflicts],
+           "learned": list(learned)}
     if as_json:
         print_json(doc)
         return
@@ -78,6 +83,9 @@ def dry_run(changes, as_json: bool) -> None:
             click.echo(f"{key}\t{rel}")
     for move in doc["move"]:
         click.echo(f"move\t{move['from']}\t{move['to']}")
+    for item in doc["learned"]:
+        click.echo(f"learn\t{item['kind']}\t{item['person']}\t{item['to'] or ''}\t"
+                   f"{item['photo'] or ''}")
     click.echo(f"{len(doc['add'])} to add, {len(doc['move'])} to move, "
                f"{len(doc['remove'])} to remove (dry run: nothing was changed)")
 

@@ -108,7 +108,7 @@ def sort(obj: common.Context, photos: Path, out: Path | None, known: Path | None
         result = sort_photos(photos, out, options, embedder=embedder, progress=progress)
     report = result.report
     if options.dry_run:
-        render.dry_run(result.changes, as_json)
+        render.dry_run(result.changes, as_json, report.get("learned", []))
     elif as_json:
         render.print_json(report)
     else:
