@@ -14,6 +14,7 @@ from .common import (
     CONTEXT_SETTINGS,
     EXIT_FAILED,
     EXIT_LOCKED,
+    EXIT_REFUSED,
     EXIT_SKIPPED,
     EXIT_USAGE,
     Context,
@@ -24,7 +25,8 @@ __all__ = ["Context", "main"]
 
 EXIT_CODES = (f"Exit codes: 0 done, {EXIT_FAILED} failed, {EXIT_USAGE} usage error, "
               f"{EXIT_SKIPPED} files skipped (sort --strict), {EXIT_LOCKED} OUT is in use by "
-              "another run.")
+              f"another run, {EXIT_REFUSED} PHOTOS missing, empty or mostly gone (nothing "
+              "changed).")
 
 
 @click.group(cls=Group, context_settings=CONTEXT_SETTINGS, epilog=EXIT_CODES)
