@@ -12,24 +12,7 @@ import time
 
 import pytest
 from conftest import tree_state
-from fakes import draw
-
-_sizes = iter(range(10_000))
-
-
-def photo(path, people):
-    return draw(path, people, size=(240 + next(_sizes) % 500, 160))
-
-
-def album(root):
-    """Person 0 in a.jpg, b.jpg and trip/c.jpg; person 1 only in trip/ (c.jpg, d.jpg)."""
-    src = root / "photos"
-    photo(src / "a.jpg", [0])
-    photo(src / "b.jpg", [0])
-    photo(src / "trip" / "c.jpg", [0, 1])
-    photo(src / "trip" / "d.jpg", [1])
-    photo(src / "empty.jpg", [])
-    return src
+from fakes import album, photo
 
 
 def sort(cli, src, out, *options):

@@ -12,29 +12,10 @@ import textwrap
 
 import pytest
 from conftest import placed_files, tree_state
-from fakes import FakeEmbedder, draw
+from fakes import FakeEmbedder, album, photo
 
 from photokosh import SortOptions, sort_photos
 from photokosh.lock import run_lock
-
-_sizes = iter(range(10_000))
-
-
-def photo(path, people):
-    """A photo of `people` whose bytes no other photo of the test has (no accidental
-    duplicates: photokosh rightly treats equal contents as one)."""
-    return draw(path, people, size=(240 + next(_sizes) % 500, 160))
-
-
-def album(root):
-    """Person 0 in three photos, person 1 in two (one shared), one photo without faces."""
-    src = root / "photos"
-    photo(src / "a.jpg", [0])
-    photo(src / "b.jpg", [0])
-    photo(src / "trip" / "c.jpg", [0, 1])
-    photo(src / "trip" / "d.jpg", [1])
-    photo(src / "empty.jpg", [])
-    return src
 
 
 def run(src, out, embedder=None, **options):
