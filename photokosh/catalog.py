@@ -116,7 +116,7 @@ def read_catalog(state: State, source: Path, out: Path, run: int | None) -> Cata
                                  row.added_run == run))
     people = _people(state, photos, faces_by_hash)
     o = last["options"]
-    settings = {"model": o["model"], "upsample": o["upsample"],
+    settings = {"detector": o.get("detector", o.get("model")), "upsample": o["upsample"],
                 "min_face": o.get("min_face"), "eps": o["eps"],
                 "min_samples": o["min_samples"], "min_photos": o["min_photos"],
                 "link": o["link"], "blur": o["blur"], "embedder": key}

@@ -19,8 +19,9 @@ from . import fsutil, layout, organize, own, thumbs
 from .analyze import default_workers
 from .catalog import Catalog, last_run, read_catalog
 from .cluster import DEFAULT_SETTINGS, ClusterSettings
+from .detectors import make_embedder
 from .errors import OptionError, PhotokoshError, io_failures
-from .faces import DlibEmbedder, Embedder
+from .faces import Embedder
 from .known import load_references, name_people
 from .layout import default_output
 from .report import build, write_json
@@ -31,7 +32,7 @@ from .sync import Progress, assign_people, update_analyses
 __all__ = ["SortOptions", "SortResult", "default_output", "refresh_output", "sort_photos"]
 
 
-Model = Literal["hog", "cnn"]  # dlib's detectors
+Detector = Literal["yunet", "hog", "cnn"]  # detectors.py: OpenCV's YuNet, dlib's HOG and CNN
 Link = Literal["copy", "hard", "sym"]  # how a photo is placed in a person folder
 EPS_RANGE = (0.1, 1.0)  # DBSCAN eps that can mean anything on dlib's embeddings
 MIN_FACE_FLOOR = 20  # px: smaller faces carry no identity for dlib's descriptor
@@ -42,8 +43,8 @@ UPSAMPLE_RANGE = (0, 4)  # dlib upsamples by doubling: 4 is 256 times the pixels
 class SortOptions:
     """The settings of a run. Values out of range raise OptionError on construction."""
 
-    model: Model = "hog"
-    upsample: int | None = None  # None: chosen per photo from min_face
+    detector: Detector = "hog"
+    upsample: int | None = None  # hog and cnn only; None: chosen per photo from min_face
     min_face: int | None = None  # px; None: 1/40 of the photo's long side, at least 40
     eps: float = DEFAULT_SETTINGS.eps
     min_samples: int = DEFAULT_SETTINGS.min_samples
@@ -57,7 +58,7 @@ class SortOptions:
     page: bool = True  # write OUT/index.html, the review page
 
     def __post_init__(self) -> None:
-        _choice("model", self.model, get_args(Model))
+        _choice("detector", self.detector, get_args(Detector))
         _choice("link", self.link, get_args(Link))
         if isinstance(self.eps, bool) or not isinstance(self.eps, int | float) \
                 or not EPS_RANGE[0] <= self.eps <= EPS_RANGE[1]:
@@ -68,6 +69,17 @@ class SortOptions:
         _whole("workers", self.workers, 1, optional=True)
         _whole("min_face", self.min_face, MIN_FACE_FLOOR, optional=True)
         _whole("upsample", self.upsample, *UPSAMPLE_RANGE, optional=True)
+        if self.upsample is not None and self.detector == "yunet":
+            raise OptionError("upsample is a setting of dlib's detectors (hog, cnn), "
+                              f"not yunet's: {self.upsample!r}")
+
+    @classmethod
+    def stored(cls, options: dict) -> SortOptions:
+        """The options a run stored in the state; before the detector choice, `model`."""
+        options = dict(options)
+        if "model" in options:
+            options.setdefault("detector", options.pop("model"))
+        return cls(**options)
 
     def cluster_settings(self) -> ClusterSettings:
         return replace(DEFAULT_SETTINGS, eps=self.eps, min_samples=self.min_samples)
@@ -110,7 +122,7 @@ def sort_photos(source: Path, out: Path | None = None, options: SortOptions | No
     if out == source or _same_folder(out, source):
         raise PhotokoshError("the output folder must not be the photo folder itself: "
                              "choose another -o OUT")
-    embedder = embedder or DlibEmbedder(options.model, options.upsample, options.min_face)
+    embedder = embedder or make_embedder(options.detector, options.upsample, options.min_face)
     workers = options.workers or default_workers()
     notify = progress or (lambda stage, done, total: None)
     with io_failures(out):
@@ -178,7 +190,7 @@ def refresh_output(out: Path, *, progress: Progress | None = None,
     opened = nullcontext(state) if state is not None else open_state(out)
     with io_failures(out), opened as state:
         last = last_run(state, out)
-        options = SortOptions(**last["options"])
+        options = SortOptions.stored(last["options"])
         # A page of photokosh's from an earlier run is rewritten too, or it would still show
         # the old names, and the faces of someone just forgotten.
         options.page = page if page is not None else (

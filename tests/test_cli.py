@@ -39,13 +39,38 @@ def test_sort_makes_its_model_through_the_context_with_the_settings_it_was_given
     assert fake.calls == 4  # every photo went through the model the context made
 
 
+@pytest.mark.parametrize("args, detector", [([], None), (["--detector", "yunet"], "yunet"),
+                                            (["--detector", "hog"], "hog"),
+                                            (["--model", "hog"], "hog")])
+def test_sort_asks_for_the_detector_chosen_and_model_is_its_old_name(tmp_path, cli, args,
+                                                                    detector):
+    from photokosh import SortOptions
+
+    src = small_album(tmp_path)
+    result = cli("sort", src, "-o", tmp_path / "out", *args, "--json", "-q")
+    assert result.exit_code == 0, result.stderr
+    expected = detector or SortOptions.detector
+    assert cli.settings == [(expected, None, None)]
+    assert json.loads(result.stdout)["settings"]["detector"] == expected
+
+
+def test_yunet_with_upsample_is_a_usage_error(tmp_path, cli):
+    result = cli("sort", small_album(tmp_path), "-o", tmp_path / "out", "--detector", "yunet",
+                 "--upsample", "1")
+    assert result.exit_code == 2
+    assert "upsample" in result.stderr and result.stdout == ""
+
+
 def test_without_obj_the_commands_get_the_real_model():
     """`photokosh` as installed passes no obj: pass_context makes this default Context."""
     from photokosh.faces import DlibEmbedder
+    from photokosh.yunet import YunetEmbedder
 
     model = Context().embedder("cnn", 1, None)
     assert isinstance(model, DlibEmbedder)
     assert (model.model, model.upsample, model.min_face) == ("cnn", 1, None)
+    model = Context().embedder("yunet", None, 50)
+    assert isinstance(model, YunetEmbedder) and model.min_face == 50
 
 
 @pytest.mark.parametrize("error, code", [(LockedError("busy"), EXIT_LOCKED),

@@ -170,7 +170,7 @@ def test_report_schema_types_and_consistency(tmp_path, cli):
     assert report["schema"] == 1 and report["photokosh"] == __version__
     assert report["source"] == str(src) and report["output"] == str(out)
     settings = report["settings"]
-    assert settings["model"] == "hog"
+    assert settings["detector"] == SortOptions.detector
     assert settings["upsample"] is None or isinstance(settings["upsample"], int)
     assert isinstance(settings["eps"], float) and isinstance(settings["min_samples"], int)
     summary_types = {"photos": int, "photos_with_faces": int, "faces": int, "people": int,

@@ -7,6 +7,8 @@ from pathlib import Path
 import click
 
 from .. import layout
+from ..detectors import DETECTORS
+from ..errors import OptionError
 from ..pipeline import SortOptions, default_output, sort_photos
 from . import common, render
 
@@ -15,14 +17,18 @@ from . import common, render
 @click.argument("photos", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path),
               help=f"Output folder [default: PHOTOS{layout.DEFAULT_SUFFIX} beside PHOTOS].")
-@click.option("--model", type=click.Choice(["hog", "cnn"]), default="hog", show_default=True,
-              help="Face detector: dlib's HOG (fast) or CNN (finds more turned faces, slow).")
+@click.option("--detector", type=click.Choice(DETECTORS), default=SortOptions.detector,
+              show_default=True, help="Face detector: OpenCV's YuNet (finds small, turned and "
+              "partly hidden faces), dlib's HOG (face_recognition's results exactly) or dlib's "
+              "CNN (slow). See docs/detector.md.")
+@click.option("--model", "detector", type=click.Choice(DETECTORS), hidden=True,
+              help="The old name of --detector.")
 @click.option("--min-face", type=click.IntRange(20), default=None, metavar="PX",
               help="Smallest face to find, in the photo's pixels [default: 1/40 of the long "
-                   "side, at least 40]. Larger is faster.")
+                   "side, at least 10 px with yunet, 40 with hog and cnn]. Larger is faster.")
 @click.option("--upsample", type=click.IntRange(0, 4), default=None,
-              help="Instead of --min-face: detect on the full photo upsampled N times "
-                   "(face_recognition's way; slow on large photos).")
+              help="hog and cnn: instead of --min-face, detect on the full photo upsampled N "
+                   "times (face_recognition's way; slow on large photos).")
 @click.option("--eps", type=click.FloatRange(0.1, 1.0), default=SortOptions.eps,
               show_default=True, help="DBSCAN eps: largest distance between neighbouring faces.")
 @click.option("--min-samples", type=click.IntRange(1), default=SortOptions.min_samples,
@@ -66,9 +72,12 @@ def sort(obj: common.Context, photos: Path, out: Path | None, known: Path | None
     out = out or default_output(photos)
     if out.resolve() == photos.resolve():
         raise click.BadParameter("must not be the photo folder itself", param_hint="-o/--out")
-    options = SortOptions(**settings, page=not no_page,
-                          known=str(known.resolve()) if known else None)
-    embedder = obj.embedder(options.model, options.upsample, options.min_face)
+    try:  # what Click's types cannot see: options that do not go together
+        options = SortOptions(**settings, page=not no_page,
+                              known=str(known.resolve()) if known else None)
+    except OptionError as exc:
+        raise click.UsageError(str(exc)) from exc
+    embedder = obj.embedder(options.detector, options.upsample, options.min_face)
     err = common.stderr_console()
     with common.feedback(err, verbose, quiet) as progress:
         result = sort_photos(photos, out, options, embedder=embedder, progress=progress)
