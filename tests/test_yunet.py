@@ -63,7 +63,7 @@ def test_scales_follow_the_smallest_wanted_face():
 
 
 def test_settings_that_change_faces_change_the_key():
-    keys = {YunetEmbedder().key, YunetEmbedder(min_face=60).key, YunetEmbedder(score=0.8).key,
+    keys = {YunetEmbedder().key, YunetEmbedder(min_face=60).key, YunetEmbedder(score=0.6).key,
             YunetEmbedder(landmarks="dlib").key, YunetEmbedder(max_upscale=1.0).key,
             DlibEmbedder().key}
     assert len(keys) == 6
