@@ -19,6 +19,7 @@ from . import fsutil, layout, organize, own, thumbs
 from .analyze import default_workers
 from .catalog import Catalog, last_run, read_catalog
 from .cluster import DEFAULT_SETTINGS, ClusterSettings
+from .detectors import DEFAULT as DEFAULT_DETECTOR
 from .detectors import make_embedder
 from .errors import OptionError, PhotokoshError, io_failures
 from .faces import Embedder
@@ -43,7 +44,7 @@ UPSAMPLE_RANGE = (0, 4)  # dlib upsamples by doubling: 4 is 256 times the pixels
 class SortOptions:
     """The settings of a run. Values out of range raise OptionError on construction."""
 
-    detector: Detector = "hog"
+    detector: Detector = DEFAULT_DETECTOR
     upsample: int | None = None  # hog and cnn only; None: chosen per photo from min_face
     min_face: int | None = None  # px; None: 1/40 of the photo's long side, at least 40
     eps: float = DEFAULT_SETTINGS.eps

@@ -2,9 +2,10 @@
 turned faces), embedded with the same dlib ResNet descriptor as faces.py's DlibEmbedder.
 
 YuNet gives a box and five points (eye centres, nose tip, mouth corners). dlib's descriptor
-aligns a face on its own 5-point landmarks (eye corners, base of the nose): LANDMARKS="yunet"
-maps YuNet's points onto those, "dlib" runs dlib's predictor on YuNet's box mapped to the box
-dlib's HOG draws. Both mappings were calibrated on lfw-crowd (docs/detector.md).
+aligns a face on its own 5-point landmarks (eye corners, base of the nose): landmarks="dlib"
+(the default) runs dlib's predictor on YuNet's box mapped to the box dlib's HOG draws,
+"yunet" maps YuNet's points onto dlib's. Both mappings were calibrated on lfw-crowd; on
+lfw-dev, "dlib" clusters as well as HOG's own faces and "yunet" does not (docs/detector.md).
 """
 
 from __future__ import annotations
@@ -60,15 +61,15 @@ def model_file() -> Path:
 
 
 class YunetEmbedder:
-    """YuNet's detector + dlib's ResNet descriptor, aligned by `landmarks` ("yunet": YuNet's
-    points mapped to dlib's; "dlib": dlib's 5-point predictor on a mapped box).
+    """YuNet's detector + dlib's ResNet descriptor, aligned by `landmarks` ("dlib": dlib's
+    5-point predictor on a mapped box; "yunet": YuNet's points mapped to dlib's).
 
     Models load lazily, once per process, so the object pickles cheaply into worker processes.
     """
 
     model = "yunet"
 
-    def __init__(self, min_face: int | None = None, landmarks: str = "yunet",
+    def __init__(self, min_face: int | None = None, landmarks: str = "dlib",
                  score: float = SCORE, max_upscale: float = MAX_UPSCALE, jitter: int = 1):
         if landmarks not in ("yunet", "dlib"):
             raise ValueError(f"unknown landmarks {landmarks!r}")

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from conftest import tree_state
 from fakes import FakeEmbedder, draw
 
+from photokosh import SortOptions
 from photokosh.cli import Context, main
 from photokosh.cli.common import EXIT_FAILED, EXIT_LOCKED, domain_errors
 from photokosh.errors import LockedError, PhotokoshError, StateError
@@ -44,8 +45,6 @@ def test_sort_makes_its_model_through_the_context_with_the_settings_it_was_given
                                             (["--model", "hog"], "hog")])
 def test_sort_asks_for_the_detector_chosen_and_model_is_its_old_name(tmp_path, cli, args,
                                                                     detector):
-    from photokosh import SortOptions
-
     src = small_album(tmp_path)
     result = cli("sort", src, "-o", tmp_path / "out", *args, "--json", "-q")
     assert result.exit_code == 0, result.stderr
@@ -101,7 +100,7 @@ def test_clirunner_invoke_with_obj_hands_sort_the_model(tmp_path, fake):
     result = CliRunner().invoke(main, ["sort", str(src), "-o", str(tmp_path / "out"),
                                        "--workers", "1", "--json"], obj=obj)
     assert result.exit_code == 0, result.stderr
-    assert asked == [("hog", None, None)]
+    assert asked == [(SortOptions.detector, None, None)]
     assert json.loads(result.stdout)["summary"]["people"] == 2
 
 
@@ -192,7 +191,7 @@ def test_evaluate_scores_a_drawn_album_with_the_fake_model(tmp_path, cli, fake):
     before = tree_state(src)
     result = cli("evaluate", src, "--cache", tmp_path / "cache", "--json", "-q")
     assert result.exit_code == 0, result.stderr
-    assert fake.calls == 6 and cli.settings == [("hog", None, None)]
+    assert fake.calls == 6 and cli.settings == [(SortOptions.detector, None, None)]
     scores = json.loads(result.stdout)
     assert (scores["faces"], scores["people_true"], scores["clusters_found"]) == (6, 2, 2)
     # pairs put together: 6 in the 4-face cluster + 1 in bob's, 3 + 1 of them right; true

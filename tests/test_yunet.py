@@ -64,7 +64,7 @@ def test_scales_follow_the_smallest_wanted_face():
 
 def test_settings_that_change_faces_change_the_key():
     keys = {YunetEmbedder().key, YunetEmbedder(min_face=60).key, YunetEmbedder(score=0.6).key,
-            YunetEmbedder(landmarks="dlib").key, YunetEmbedder(max_upscale=1.0).key,
+            YunetEmbedder(landmarks="yunet").key, YunetEmbedder(max_upscale=1.0).key,
             DlibEmbedder().key}
     assert len(keys) == 6
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from ..detectors import DEFAULT as DEFAULT_DETECTOR
 from ..detectors import make_embedder
 from ..errors import LockedError, PhotokoshError
 from ..faces import Embedder
@@ -64,7 +65,7 @@ class Context:
     # called as make_embedder(detector, upsample, min_face)
     make_embedder: Callable[..., Embedder] = make_embedder
 
-    def embedder(self, detector: str = "hog", upsample: int | None = None,
+    def embedder(self, detector: str = DEFAULT_DETECTOR, upsample: int | None = None,
                  min_face: int | None = None) -> Embedder:
         return self.make_embedder(detector, upsample, min_face)
 
