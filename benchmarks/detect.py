@@ -31,8 +31,9 @@ from PIL import Image, ImageDraw
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from photokosh import images  # noqa: E402
+from photokosh.blur import RECHECKS, blur_faces  # noqa: E402
 from photokosh.faces import DlibEmbedder, box_iou  # noqa: E402
-from photokosh.yunet import YunetEmbedder  # noqa: E402
+from photokosh.yunet import NMS, YunetEmbedder, find_faces, model_file  # noqa: E402
 
 SIZES = [(0, 20), (20, 40), (40, 80), (80, 160), (160, 10**9)]
 CROWD = 8  # a photo "of 8+ people"
@@ -72,11 +73,15 @@ def match(truth: list, found: list) -> tuple[list[bool], list[int]]:
     return hit, [j for j in range(len(found)) if j not in used]
 
 
+def select(root: Path, half: str, limit: int | None) -> list[str]:
+    photos = sorted(json.loads((root / "boxes.json").read_text()))
+    photos = photos[0::2] if half == "tune" else photos[1::2] if half == "held-out" else photos
+    return photos[:limit] if limit else photos
+
+
 def run(root: Path, half: str, names: list[str], limit: int | None):
     boxes = json.loads((root / "boxes.json").read_text())
-    photos = sorted(boxes)
-    photos = photos[0::2] if half == "tune" else photos[1::2] if half == "held-out" else photos
-    photos = photos[:limit] if limit else photos
+    photos = select(root, half, limit)
     detectors = configurations(names)
     stats = {n: {"hits": [], "widths": [], "crowd": [], "unmatched": [], "seconds": 0.0}
              for n in names}
@@ -148,6 +153,58 @@ def contact_sheet(root: Path, unmatched: list, path: Path, below: float = 1.0,
     return len(crops)
 
 
+def checkers() -> dict:
+    """What looks for faces left in a blurred copy (the issue's check): YuNet at score 0.6 on
+    the photo as is and, under 1000 px, upscaled 2x; dlib's HOG upsampled once."""
+    import cv2
+    import dlib
+
+    hog = dlib.get_frontal_face_detector()
+    net = cv2.FaceDetectorYN.create(str(model_file()), "", (320, 320), 0.6, NMS, 5000)
+
+    def yunet(pixels: np.ndarray) -> int:
+        bgr = cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR)
+        count = 0
+        for factor in (1, 2) if max(bgr.shape[:2]) < 1000 else (1,):
+            seen = cv2.resize(bgr, None, fx=factor, fy=factor) if factor > 1 else bgr
+            net.setInputSize((seen.shape[1], seen.shape[0]))
+            found = net.detect(seen)[1]
+            count = max(count, 0 if found is None else len(found))
+        return count
+
+    return {"yunet 0.6 (1x, 2x under 1000 px)": yunet, "hog up1": lambda p: len(hog(p, 1))}
+
+
+def blur_check(root: Path, photos: list[str], name: str, recheck: bool = True) -> str:
+    """Blur each photo as `sort --blur` does with detector `name`, and count the faces the
+    checkers find in the originals and in the blurred copies."""
+    embedder = configurations([name])[name]
+    looks = checkers()
+    counts = {k: [0, 0] for k in looks}
+    for photo_name in photos:
+        data = (root / photo_name).read_bytes()
+        image = images.open_image(data)
+        width, height = images.displayed_size(image)
+        photo = images.decode(image, embedder.detection_scale(width, height), exact=False)
+        upright = images.load_upright(data).convert("RGB")
+        blurred = blur_faces(upright, [box for box, _ in embedder.boxes(photo)])
+        for _ in range(RECHECKS if recheck else 0):  # as blur.write_blurred does
+            left = find_faces(np.asarray(blurred))
+            if not left:
+                break
+            blurred = blur_faces(blurred, left)
+        for key, look in looks.items():
+            counts[key][0] += look(np.asarray(upright))
+            counts[key][1] += look(np.asarray(blurred))
+    lines = [f"| checker | faces in the originals | in copies blurred by {name} | share |",
+             "| --- | --- | --- | --- |"]
+    for key, (before, after) in counts.items():
+        lines.append(f"| {key} | {before} | {after} | {after / max(1, before):.1%} |")
+    total = [sum(c[i] for c in counts.values()) for i in (0, 1)]
+    lines.append(f"| both | {total[0]} | {total[1]} | {total[1] / max(1, total[0]):.1%} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos-dir", type=Path, default=Path(os.environ.get(
@@ -158,6 +215,10 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="only the first N photos of the half")
     parser.add_argument("--sheet", type=Path, help="write a contact sheet of unmatched detections")
     parser.add_argument("--sheet-detector", default="yunet")
+    parser.add_argument("--blur-check", metavar="DETECTOR",
+                        help="instead: blur with DETECTOR and count the faces left")
+    parser.add_argument("--no-recheck", action="store_true",
+                        help="with --blur-check: blur once, without blur.py's second look")
     parser.add_argument("--sheet-below", type=float, default=1.0,
                         help="only the unmatched detections scored under this")
     args = parser.parse_args()
@@ -165,6 +226,11 @@ def main() -> None:
 
     cv2.setNumThreads(1)
     names = args.detectors.split(",")
+    if args.blur_check:
+        photos = select(args.photos_dir, args.half, args.limit)
+        print(f"{len(photos)} photos ({args.half})\n")
+        print(blur_check(args.photos_dir, photos, args.blur_check, not args.no_recheck))
+        return
     photos, stats, megapixels = run(args.photos_dir, args.half, names, args.limit)
     faces = len(stats[names[0]]["hits"])
     print(f"{len(photos)} photos ({args.half}), {faces} labelled faces, "

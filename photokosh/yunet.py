@@ -11,6 +11,7 @@ lfw-dev, "dlib" clusters as well as HOG's own faces and "yunet" does not (docs/d
 from __future__ import annotations
 
 import importlib.util
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -202,3 +203,29 @@ def dlib_points(points: np.ndarray) -> list[tuple[float, float]]:
     eyes = [origin + a * ux / 2 + b * uy for a, b in EYE_POINTS]
     base = nose + NOSE_POINT[0] * ux + NOSE_POINT[1] * uy
     return [tuple(p) for p in (*eyes, base)]
+
+
+# blur.py's second look at a blurred copy: YuNet at a lower score than detection's, on the
+# photo as is and, under RECHECK_UPSCALE_BELOW px, upscaled 2x (docs/detector.md, "Blurring").
+RECHECK_SCORE = 0.6
+RECHECK_UPSCALE_BELOW = 1000
+_local = threading.local()  # organize writes blurred copies from several threads
+
+
+def find_faces(pixels: np.ndarray, score: float = RECHECK_SCORE) -> list[tuple[float, ...]]:
+    """Every face YuNet finds in RGB `pixels` at `score`, as dlib-like (left, top, right,
+    bottom) boxes in those pixels, looked for as is and, in small photos, upscaled 2x."""
+    import cv2
+
+    if getattr(_local, "net", None) is None or _local.score != score:
+        _local.net = cv2.FaceDetectorYN.create(str(model_file()), "", (320, 320), score, NMS,
+                                               5000)
+        _local.score = score
+    bgr = cv2.cvtColor(np.ascontiguousarray(pixels), cv2.COLOR_RGB2BGR)
+    boxes = []
+    for factor in (1, 2) if max(bgr.shape[:2]) < RECHECK_UPSCALE_BELOW else (1,):
+        seen = cv2.resize(bgr, None, fx=factor, fy=factor) if factor > 1 else bgr
+        _local.net.setInputSize((seen.shape[1], seen.shape[0]))
+        rows = _local.net.detect(seen)[1]
+        boxes += [dlib_box(row[:4] / factor) for row in ([] if rows is None else rows)]
+    return boxes

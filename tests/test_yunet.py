@@ -117,3 +117,31 @@ def test_faces_are_found_in_place_in_large_photos_and_when_they_fill_the_frame(
     found = embedder.faces(_as_photokosh_decodes(canvas, embedder, tmp_path))
     assert len(found) == 1
     assert box_iou(found[0].box, expected) > 0.7
+
+
+def test_a_blurred_copy_is_searched_again_and_a_face_left_out_is_blurred(face_photo,
+                                                                         monkeypatch):
+    """write_blurred given no box for a face (as for one the detector scored under its
+    threshold): its second look finds the face and blurs it; without it the face stays."""
+    import io
+
+    import dlib
+
+    from photokosh import blur
+
+    canvas = Image.new("RGB", (700, 500), (120, 130, 140))
+    canvas.paste(face_photo, (400, 200))
+    data = io.BytesIO()
+    canvas.save(data, format="JPEG", quality=95)
+    hog = dlib.get_frontal_face_detector()
+
+    def written() -> np.ndarray:
+        dest = io.BytesIO()
+        blur.write_blurred(data.getvalue(), [], "a.jpg", dest)
+        return np.asarray(Image.open(dest).convert("RGB"))
+
+    pixels = written()
+    assert yunet.find_faces(pixels) == [] and len(hog(pixels, 1)) == 0
+    monkeypatch.setattr(blur, "RECHECKS", 0)
+    pixels = written()
+    assert yunet.find_faces(pixels) and len(hog(pixels, 1)) == 1  # (found at 1x and at 2x)
