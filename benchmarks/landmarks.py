@@ -9,7 +9,11 @@ YuNet's 5 points onto dlib's (EYE_POINTS, NOSE_POINT): medians over the central 
 found. `pairs` embeds each photo's central face with HOG, YuNet + dlib's predictor on the
 mapped box ("dlib" points) and YuNet's own points mapped ("yunet" points), keeps the photos
 where all three found it, and prints the ROC AUC of same-person against different-person
-pairs (distance as the score) for each. Deterministic; one process.
+pairs (distance as the score) for each. `shrunk` shrinks each photo until its central face
+is N px wide and measures the same AUC on photokosh's default faces: the size below which
+dlib's descriptor stops telling people apart. Deterministic; one process.
+
+    uv run python benchmarks/landmarks.py shrunk ../shared/photos/lfw-dev --photos 500
 """
 
 from __future__ import annotations
@@ -122,16 +126,61 @@ def pairs(root: Path, limit: int | None) -> None:
         print(f"| {key} | {roc_auc_score(same, -dist):.5f} |")
 
 
+def shrunk(root: Path, limit: int | None, widths: list[int]) -> None:
+    """Pair ROC AUC of photokosh's default faces on lfw photos shrunk so that the central
+    face is `width` px wide (its box as found at full size), for each width."""
+    from scipy.spatial.distance import pdist
+    from sklearn.metrics import roc_auc_score
+
+    embedder = YunetEmbedder()
+    chosen = photos(root, limit)
+    sizes = {}
+    for _, path in chosen:
+        photo = decoded(path)
+        found = embedder.faces(photo)
+        i = central([f.box for f in found], photo.width, photo.height)
+        if i is not None:
+            sizes[path] = found[i].box[2] - found[i].box[0]
+    print("| face width (px) | faces found | pair ROC AUC | same-person distance "
+          "(median) | different-person (5th percentile) |\n| --- | --- | --- | --- | --- |")
+    for width in [*widths, 0]:
+        names, vectors = [], []
+        for name, path in chosen:
+            if path not in sizes:
+                continue
+            image = Image.open(path).convert("RGB")
+            if width:
+                factor = width / sizes[path]
+                image = image.resize((max(1, round(image.width * factor)),
+                                      max(1, round(image.height * factor))),
+                                     Image.Resampling.BILINEAR)
+            photo = Decoded(np.asarray(image), image.width, image.height, 1.0, image)
+            found = embedder.faces(photo)
+            i = central([f.box for f in found], photo.width, photo.height)
+            if i is not None:
+                names.append(name)
+                vectors.append(found[i].embedding)
+        same = np.array([names[a] == names[b] for a, b in combinations(range(len(names)), 2)])
+        dist = pdist(np.array(vectors))
+        print(f"| {width or 'as is'} | {len(names)} of {len(sizes)} | "
+              f"{roc_auc_score(same, -dist):.4f} | {np.median(dist[same]):.3f} | "
+              f"{np.percentile(dist[~same], 5):.3f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=["calibrate", "pairs"])
+    parser.add_argument("what", choices=["calibrate", "pairs", "shrunk"])
     parser.add_argument("root", type=Path)
     parser.add_argument("--photos", type=int, default=None, help="at most this many photos")
+    parser.add_argument("--widths", default="12,16,20,24,32,40",
+                        help="shrunk: face widths to try, px")
     args = parser.parse_args()
     if args.what == "calibrate":
         calibrate(args.root, args.photos or 600)
-    else:
+    elif args.what == "pairs":
         pairs(args.root, args.photos)
+    else:
+        shrunk(args.root, args.photos, [int(w) for w in args.widths.split(",")])
 
 
 if __name__ == "__main__":
