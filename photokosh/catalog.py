@@ -133,7 +133,7 @@ def read_catalog(state: State, source: Path, out: Path, run: int | None) -> Cata
     shown = {p.id for p in people}
     for face in (f for photo in photos for f in photo.faces):
         face.person = face.person if face.person in shown else None  # ruled out: unknown/
-    settings = {"model": o["model"], "upsample": o["upsample"],
+    settings = {"detector": o.get("detector", o.get("model")), "upsample": o["upsample"],
                 "min_face": o.get("min_face"), "eps": o["eps"],
                 "min_samples": o["min_samples"], "min_photos": o["min_photos"],
                 "link": o["link"], "blur": o["blur"], "embedder": key}

@@ -146,9 +146,25 @@ class DlibEmbedder:
         return min(1.0, scale * 2**upsample / 2)
 
     def faces(self, photo: Decoded) -> list[Face]:
+        _, predictor, encoder = self._models()
+        pixels = np.ascontiguousarray(photo.pixels)
+        result = []
+        for here, score, box in self.detect(photo):
+            shape = predictor(pixels, here)
+            descriptor = encoder.compute_face_descriptor(pixels, shape, self.jitter)
+            result.append(Face(box, score, np.asarray(descriptor, dtype=np.float32)))
+        return result
+
+    def boxes(self, photo: Decoded) -> list[tuple[tuple[int, int, int, int], float]]:
+        """(box, score) of every face found, without descriptors."""
+        return [(box, score) for _, score, box in self.detect(photo)]
+
+    def detect(self, photo: Decoded) -> list[tuple[object, float, tuple[int, int, int, int]]]:
+        """(dlib rectangle in `photo.pixels`, score, box in displayed full-size pixels) of
+        every face the detector finds."""
         import dlib
 
-        detector, predictor, encoder = self._models()
+        detector = self._models()[0]
         pixels = np.ascontiguousarray(photo.pixels)
         scale, upsample = self.plan(photo.width, photo.height)
         seen = photo.image if photo.image is not None else Image.fromarray(pixels)
@@ -182,12 +198,10 @@ class DlibEmbedder:
         for rect, score in found:
             corners = (rect.left(), rect.top(), rect.right(), rect.bottom())
             here = dlib.rectangle(*(int(round(v * to_pixels)) for v in corners))
-            shape = predictor(pixels, here)
-            descriptor = encoder.compute_face_descriptor(pixels, shape, self.jitter)
             box = (max(0, corners[0]), max(0, corners[1]),
                    min(seen.shape[1], corners[2]), min(seen.shape[0], corners[3]))
             box = tuple(int(round(v / scale)) for v in box)
-            result.append(Face(box, float(score), np.asarray(descriptor, dtype=np.float32)))
+            result.append((here, float(score), box))
         return result
 
 

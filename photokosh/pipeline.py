@@ -18,8 +18,9 @@ from pathlib import Path
 from . import fsutil, layout, organize, own, thumbs
 from .analyze import default_workers
 from .catalog import Catalog, last_run, read_catalog
+from .detectors import make_embedder
 from .errors import PhotokoshError, io_failures
-from .faces import DlibEmbedder, Embedder
+from .faces import Embedder
 from .known import load_references, name_people
 from .layout import default_output
 from .learn import learn_from_folders
@@ -66,7 +67,7 @@ def sort_photos(source: Path, out: Path | None = None, options: SortOptions | No
         known, saved = _look(out)  # read-only and before the lock: a refusal writes nothing
         options = given.resolved(saved)
         scanned = scan_source(source, known, [out], options.allow_removal)  # OUT by identity
-        embedder = embedder or DlibEmbedder(*options.detector())
+        embedder = embedder or make_embedder(*options.model_settings())
         if fsutil.entry(out.parent, out.name) is not None and \
                 fsutil.entry(out, layout.STATE_DB_PATH) is None:
             own.check(out, None, own.wanted(options.page))  # a first run: before any write
@@ -166,7 +167,7 @@ def refresh_output(out: Path, *, progress: Progress | None = None,
     opened = nullcontext(state) if state is not None else open_state(out)
     with io_failures(out), opened as state:
         last = last_run(state, out)
-        options = SortOptions(**last["options"])
+        options = SortOptions.stored(last["options"])
         # A page of photokosh's from an earlier run is rewritten too, or it would still show
         # the old names, and the faces of someone just forgotten.
         options.page = page if page is not None else (

@@ -8,9 +8,10 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Literal, get_args
 
 from .cluster import DEFAULT_SETTINGS, ClusterSettings
+from .detectors import DEFAULT as DEFAULT_DETECTOR
 from .errors import OptionError
 
-Model = Literal["hog", "cnn"]  # dlib's detectors
+Detector = Literal["yunet", "hog", "cnn"]  # detectors.py: OpenCV's YuNet, dlib's HOG and CNN
 Link = Literal["copy", "hard", "sym"]  # how a photo is placed in a person folder
 AUTO = "auto"  # min_face and upsample: chosen per photo
 EPS_RANGE = (0.1, 1.0)  # DBSCAN eps that can mean anything on dlib's embeddings
@@ -18,10 +19,10 @@ MIN_FACE_FLOOR = 20  # px: smaller faces carry no identity for dlib's descriptor
 UPSAMPLE_RANGE = (0, 4)  # dlib upsamples by doubling: 4 is 256 times the pixels
 
 # What OUT remembers, and each setting's value before anyone chose one.
-DEFAULTS = {"model": "hog", "upsample": AUTO, "min_face": AUTO, "eps": DEFAULT_SETTINGS.eps,
-            "min_samples": DEFAULT_SETTINGS.min_samples, "min_photos": 1, "link": "copy",
-            "blur": False, "page": True}
-DETECTION = ("model", "upsample", "min_face")  # a change re-analyses every photo
+DEFAULTS = {"detector": DEFAULT_DETECTOR, "upsample": AUTO, "min_face": AUTO,
+            "eps": DEFAULT_SETTINGS.eps, "min_samples": DEFAULT_SETTINGS.min_samples,
+            "min_photos": 1, "link": "copy", "blur": False, "page": True}
+DETECTION = ("detector", "upsample", "min_face")  # a change re-analyses every photo
 
 
 @dataclass
@@ -29,8 +30,8 @@ class SortOptions:
     """The settings of a run. None: as OUT has it (see `resolved`). Values out of range
     raise OptionError on construction."""
 
-    model: Model | None = None
-    upsample: int | Literal["auto"] | None = None  # auto: chosen per photo from min_face
+    detector: Detector | None = None
+    upsample: int | Literal["auto"] | None = None  # hog, cnn; auto: chosen from min_face
     min_face: int | Literal["auto"] | None = None  # px; auto: 1/40 of the long side, >= 40
     eps: float | None = None
     min_samples: int | None = None
@@ -46,8 +47,8 @@ class SortOptions:
     prune: bool = False  # drop the analyses of missing photos now, not after the grace period
 
     def __post_init__(self) -> None:
-        if self.model is not None:
-            _choice("model", self.model, get_args(Model))
+        if self.detector is not None:
+            _choice("detector", self.detector, get_args(Detector))
         if self.link is not None:
             _choice("link", self.link, get_args(Link))
         if self.eps is not None and (isinstance(self.eps, bool) or not isinstance(
@@ -61,10 +62,23 @@ class SortOptions:
             _whole("min_face", self.min_face, MIN_FACE_FLOOR)
         if self.upsample != AUTO:
             _whole("upsample", self.upsample, *UPSAMPLE_RANGE)
+        if self.detector == "yunet" and self.upsample not in (None, AUTO):
+            raise OptionError("upsample is a setting of dlib's detectors (hog, cnn), not "
+                              f"yunet's: {self.upsample!r}")
+
+    @classmethod
+    def stored(cls, options: dict) -> SortOptions:
+        """Options as a run stored them in the state; before the detector choice, `model`."""
+        options = dict(options)
+        if "model" in options:
+            options.setdefault("detector", options.pop("model"))
+        return cls(**options)
 
     def resolved(self, saved: dict | None) -> SortOptions:
         """Every remembered setting not given taken from `saved` (OUT's), else its default."""
-        saved = saved or {}
+        saved = _renamed(saved or {})
+        if self.detector == "yunet" and self.upsample is None:
+            saved = {**saved, "upsample": AUTO}  # OUT's dlib upsampling means nothing to yunet
         return replace(self, **{
             name: value if (value := getattr(self, name)) is not None
             else saved.get(name, default) for name, default in DEFAULTS.items()})
@@ -73,16 +87,18 @@ class SortOptions:
         """The settings OUT keeps (of resolved options)."""
         return {name: getattr(self, name) for name in DEFAULTS}
 
-    def detector(self) -> tuple[str, int | None, int | None]:
-        """(model, upsample, min_face) as the face model takes them: None for auto."""
-        return (self.model or DEFAULTS["model"],
+    def model_settings(self) -> tuple[str, int | None, int | None]:
+        """(detector, upsample, min_face) as detectors.make_embedder takes them: None for
+        auto."""
+        return (self.detector or DEFAULTS["detector"],
                 None if self.upsample in (None, AUTO) else self.upsample,
                 None if self.min_face in (None, AUTO) else self.min_face)
 
     def record(self) -> dict:
         """The options as the report and OUT's last run show them: None for auto."""
-        model, upsample, min_face = self.detector()
-        return {**asdict(self), "model": model, "upsample": upsample, "min_face": min_face}
+        detector, upsample, min_face = self.model_settings()
+        return {**asdict(self), "detector": detector, "upsample": upsample,
+                "min_face": min_face}
 
     def cluster_settings(self) -> ClusterSettings:
         return replace(DEFAULT_SETTINGS, eps=self.eps, min_samples=self.min_samples)
@@ -91,12 +107,19 @@ class SortOptions:
 def saved_settings(last_run: dict | None, settings: dict | None) -> dict | None:
     """OUT's settings: as recorded, or, for an OUT sorted before they were, its last run's."""
     if settings is not None:
-        return settings
+        return _renamed(settings)
     if last_run is None:
         return None
-    options = last_run["options"]
+    options = _renamed(last_run["options"])
     return {name: AUTO if name in ("upsample", "min_face") and options.get(name) is None
             else options.get(name, default) for name, default in DEFAULTS.items()}
+
+
+def _renamed(saved: dict) -> dict:
+    """`model` was the detector's name before yunet; an OUT sorted then keeps its detector."""
+    if "model" in saved and "detector" not in saved:
+        saved = {**saved, "detector": saved["model"]}
+    return {k: v for k, v in saved.items() if k != "model"}
 
 
 def describe(given: SortOptions, saved: dict | None, reanalyse: int,

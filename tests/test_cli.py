@@ -18,6 +18,7 @@ from fakes import FakeEmbedder, draw
 from photokosh.cli import Context, main
 from photokosh.cli.common import EXIT_FAILED, EXIT_LOCKED, domain_errors
 from photokosh.errors import LockedError, PhotokoshError, StateError
+from photokosh.settings import DEFAULTS
 
 
 def small_album(root):
@@ -39,13 +40,36 @@ def test_sort_makes_its_model_through_the_context_with_the_settings_it_was_given
     assert fake.calls == 4  # every photo went through the model the context made
 
 
+@pytest.mark.parametrize("args, detector", [([], None), (["--detector", "yunet"], "yunet"),
+                                            (["--detector", "hog"], "hog"),
+                                            (["--model", "hog"], "hog")])
+def test_sort_asks_for_the_detector_chosen_and_model_is_its_old_name(tmp_path, cli, args,
+                                                                    detector):
+    src = small_album(tmp_path)
+    result = cli("sort", src, "-o", tmp_path / "out", *args, "--json", "-q")
+    assert result.exit_code == 0, result.stderr
+    expected = detector or DEFAULTS["detector"]
+    assert cli.settings == [(expected, None, None)]
+    assert json.loads(result.stdout)["settings"]["detector"] == expected
+
+
+def test_yunet_with_upsample_is_a_usage_error(tmp_path, cli):
+    result = cli("sort", small_album(tmp_path), "-o", tmp_path / "out", "--detector", "yunet",
+                 "--upsample", "1")
+    assert result.exit_code == 2
+    assert "upsample" in result.stderr and result.stdout == ""
+
+
 def test_without_obj_the_commands_get_the_real_model():
     """`photokosh` as installed passes no obj: pass_context makes this default Context."""
     from photokosh.faces import DlibEmbedder
+    from photokosh.yunet import YunetEmbedder
 
     model = Context().embedder("cnn", 1, None)
     assert isinstance(model, DlibEmbedder)
     assert (model.model, model.upsample, model.min_face) == ("cnn", 1, None)
+    model = Context().embedder("yunet", None, 50)
+    assert isinstance(model, YunetEmbedder) and model.min_face == 50
 
 
 @pytest.mark.parametrize("error, code", [(LockedError("busy"), EXIT_LOCKED),
@@ -76,7 +100,7 @@ def test_clirunner_invoke_with_obj_hands_sort_the_model(tmp_path, fake):
     result = CliRunner().invoke(main, ["sort", str(src), "-o", str(tmp_path / "out"),
                                        "--workers", "1", "--json"], obj=obj)
     assert result.exit_code == 0, result.stderr
-    assert asked == [("hog", None, None)]
+    assert asked == [(DEFAULTS["detector"], None, None)]
     assert json.loads(result.stdout)["summary"]["people"] == 2
 
 
@@ -167,7 +191,7 @@ def test_evaluate_scores_a_drawn_album_with_the_fake_model(tmp_path, cli, fake):
     before = tree_state(src)
     result = cli("evaluate", src, "--cache", tmp_path / "cache", "--json", "-q")
     assert result.exit_code == 0, result.stderr
-    assert fake.calls == 6 and cli.settings == [("hog", None, None)]
+    assert fake.calls == 6 and cli.settings == [(DEFAULTS["detector"], None, None)]
     scores = json.loads(result.stdout)
     assert (scores["faces"], scores["people_true"], scores["clusters_found"]) == (6, 2, 2)
     # pairs put together: 6 in the 4-face cluster + 1 in bob's, 3 + 1 of them right; true

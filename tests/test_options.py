@@ -13,7 +13,7 @@ from photokosh import SortOptions, sort_photos
 from photokosh.errors import ModelMissing, OptionError, PhotokoshError
 
 BAD = [
-    ("model", "mtcnn"), ("model", ""),
+    ("detector", "mtcnn"), ("detector", ""), ("detector", "YuNet"),
     ("link", "copyy"), ("link", "symlink"), ("link", ""),
     ("eps", 0.05), ("eps", 1.01), ("eps", "0.4"), ("eps", True),
     ("min_samples", 0), ("min_samples", 1.5), ("min_samples", True),
@@ -33,11 +33,22 @@ def test_out_of_range_options_are_refused(field, value):
 
 
 @pytest.mark.parametrize(("field", "value"), [
-    ("model", "cnn"), ("link", "hard"), ("link", "sym"), ("eps", 0.1), ("eps", 1), ("eps", 1.0),
+    ("detector", "cnn"), ("detector", "hog"), ("detector", "yunet"),
+    ("link", "hard"), ("link", "sym"), ("eps", 0.1), ("eps", 1), ("eps", 1.0),
     ("min_samples", 1), ("min_photos", 3), ("workers", None), ("workers", 1),
     ("min_face", 20), ("upsample", 0), ("upsample", 4), ("upsample", None)])
 def test_values_in_range_are_kept(field, value):
-    assert getattr(SortOptions(**{field: value}), field) == value
+    other = {"detector": "hog"} if field == "upsample" else {}  # dlib's setting only
+    assert getattr(SortOptions(**{field: value}, **other), field) == value
+
+
+def test_upsample_is_refused_with_yunet_and_stored_options_keep_their_old_name():
+    with pytest.raises(OptionError, match="upsample"):
+        SortOptions(detector="yunet", upsample=1)
+    assert SortOptions(detector="hog", upsample=1).upsample == 1
+    # a state written before --detector stored the detector as `model`
+    assert SortOptions.stored({"model": "cnn", "eps": 0.4}).detector == "cnn"
+    assert SortOptions.stored({"detector": "yunet"}).detector == "yunet"
 
 
 def test_a_bad_link_never_becomes_a_silent_copy(tmp_path, fake):

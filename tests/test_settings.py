@@ -55,7 +55,7 @@ def test_detection_settings_are_kept_and_a_change_says_what_it_costs(tmp_path, r
     assert err == ""  # a new OUT: nothing to compare with
     report, err, model = run()
     assert model.settings == ("cnn", None, 60) and model.calls == 0
-    assert report["settings"]["min_face"] == 60 and report["settings"]["model"] == "cnn"
+    assert report["settings"]["min_face"] == 60 and report["settings"]["detector"] == "cnn"
     assert err == ""
     report, err, model = run("--min-face", "auto")
     assert model.settings == ("cnn", None, None) and model.calls == 5
@@ -120,9 +120,10 @@ def test_eps_given_is_kept_and_said(tmp_path, run):
 def test_resolving_takes_each_setting_not_given_from_out_else_the_default():
     saved = {**DEFAULTS, "min_face": 60, "blur": True}
     options = SortOptions(blur=False).resolved(saved)
-    assert (options.min_face, options.blur, options.model) == (60, False, "hog")
+    detector = DEFAULTS["detector"]
+    assert (options.min_face, options.blur, options.detector) == (60, False, detector)
     assert SortOptions().resolved(None).remembered() == DEFAULTS
-    assert SortOptions(min_face="auto").resolved(saved).detector() == ("hog", None, None)
+    assert SortOptions(min_face="auto").resolved(saved).model_settings() == (detector, None, None)
 
 
 def test_an_out_sorted_before_settings_were_kept_takes_its_last_runs(tmp_path, run):
@@ -137,8 +138,20 @@ def test_an_out_sorted_before_settings_were_kept_takes_its_last_runs(tmp_path, r
         db.execute("ALTER TABLE photos DROP COLUMN missing_since")
     db.close()
     report, err, model = run()
-    assert model.settings == ("hog", None, 60) and model.calls == 0 and err == ""
+    assert model.settings == (DEFAULTS["detector"], None, 60) and model.calls == 0 and err == ""
     assert report["settings"]["blur"] is True
     (tmp_path / "photos" / "a.jpg").unlink()  # the column is back: a grace period again
     report, _, model = run()
     assert report["summary"]["missing_photos"] == 1
+
+
+def test_an_out_sorted_with_hog_before_the_detector_choice_keeps_hog():
+    """Before YuNet the detector was stored as `model`: such an OUT keeps its detector (and
+    its cached faces) until a run asks for another with --detector."""
+    from photokosh.settings import saved_settings
+
+    old = {**{k: v for k, v in DEFAULTS.items() if k != "detector"}, "model": "hog"}
+    assert SortOptions().resolved(saved_settings(None, old)).detector == "hog"
+    last = {"options": {"model": "hog", "upsample": 1, "min_face": None}}
+    assert SortOptions().resolved(saved_settings(last, None)).model_settings() == ("hog", 1, None)
+    assert SortOptions(detector="yunet").resolved(saved_settings(last, None)).upsample == "auto"

@@ -15,6 +15,7 @@ from PIL import Image, ImageOps
 
 from photokosh import SortOptions, __version__, sort_photos
 from photokosh.cli import main
+from photokosh.settings import DEFAULTS
 
 OLD = 1_000_000_000_000_000_000  # 2001-09-09, in ns: a source mtime no copy gets by accident
 
@@ -170,7 +171,7 @@ def test_report_schema_types_and_consistency(tmp_path, cli):
     assert report["schema"] == 1 and report["photokosh"] == __version__
     assert report["source"] == str(src) and report["output"] == str(out)
     settings = report["settings"]
-    assert settings["model"] == "hog"
+    assert settings["detector"] == DEFAULTS["detector"]
     assert settings["upsample"] is None or isinstance(settings["upsample"], int)
     assert isinstance(settings["eps"], float) and isinstance(settings["min_samples"], int)
     summary_types = {"photos": int, "photos_with_faces": int, "faces": int, "people": int,

@@ -16,8 +16,10 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from ..detectors import DEFAULT as DEFAULT_DETECTOR
+from ..detectors import make_embedder
 from ..errors import LockedError, PhotokoshError, RefusedError
-from ..faces import DlibEmbedder, Embedder
+from ..faces import Embedder
 from . import render
 
 EXIT_FAILED = 1  # a runtime failure (click.ClickException)
@@ -67,12 +69,12 @@ class Context:
     `main(obj=Context(make_embedder=lambda *settings: fake))`.
     """
 
-    # called as make_embedder(model, upsample, min_face)
-    make_embedder: Callable[..., Embedder] = DlibEmbedder
+    # called as make_embedder(detector, upsample, min_face)
+    make_embedder: Callable[..., Embedder] = make_embedder
 
-    def embedder(self, model: str = "hog", upsample: int | None = None,
+    def embedder(self, detector: str = DEFAULT_DETECTOR, upsample: int | None = None,
                  min_face: int | None = None) -> Embedder:
-        return self.make_embedder(model, upsample, min_face)
+        return self.make_embedder(detector, upsample, min_face)
 
 
 # ensure=True: run without obj (the installed command), every command gets the real model.

@@ -8,8 +8,10 @@ from pathlib import Path
 import click
 
 from ..cluster import DEFAULT_SETTINGS
+from ..detectors import DETECTORS
 from ..evaluate import labelled_faces, load_labels, score
 from ..evaluate import tune as grid_search
+from ..settings import DEFAULTS
 from . import common, render
 
 
@@ -24,6 +26,8 @@ from . import common, render
               help="DBSCAN min_samples [default: as sort].")
 @click.option("--method", type=click.Choice(["default", "dbscan"]), default="default",
               show_default=True, help="default: DBSCAN plus refinement; dbscan: plain DBSCAN.")
+@click.option("--detector", type=click.Choice(DETECTORS), default=DEFAULTS["detector"],
+              show_default=True, help="Face detector, as in sort.")
 @click.option("--tune", is_flag=True, help="Grid-search the clustering settings instead.")
 @click.option("--cache", type=click.Path(file_okay=False, path_type=Path),
               help="State folder to keep the faces in [default: LABELLED-sorted if sorted "
@@ -34,7 +38,7 @@ from . import common, render
 @common.verbose_option
 @common.pass_context
 def evaluate(obj: common.Context, labelled: Path, labels: Path | None, eps: float | None,
-             min_samples: int | None, method: str, tune: bool, cache: Path | None,
+             min_samples: int | None, method: str, detector: str, tune: bool, cache: Path | None,
              workers: int | None, as_json: bool, quiet: bool, verbose: bool) -> None:
     """Score the clustering against known people.
 
@@ -54,8 +58,8 @@ def evaluate(obj: common.Context, labelled: Path, labels: Path | None, eps: floa
         settings = replace(settings, min_samples=min_samples)
     with common.feedback(common.stderr_console(), verbose, quiet) as progress:
         truth_map = load_labels(labelled.resolve(), labels)
-        faces, truth, _ = labelled_faces(labelled, truth_map, obj.embedder(), cache, workers,
-                                         progress)
+        faces, truth, _ = labelled_faces(labelled, truth_map, obj.embedder(detector), cache,
+                                         workers, progress)
         result = grid_search(faces, truth, settings) if tune else score(faces, truth, settings)
     if as_json:
         render.print_json(result)

@@ -7,6 +7,8 @@ from pathlib import Path
 import click
 
 from .. import layout
+from ..detectors import DETECTORS
+from ..errors import OptionError
 from ..pipeline import SortOptions, default_output, resolve_options, sort_photos
 from ..settings import AUTO, DEFAULTS
 from ..sync import GRACE_DAYS
@@ -34,15 +36,19 @@ OUTS = "[default: OUT's setting; for a new OUT: {}]"
 @click.argument("photos", type=click.Path(file_okay=False, path_type=Path))
 @click.option("-o", "--out", type=click.Path(file_okay=False, path_type=Path),
               help=f"Output folder [default: PHOTOS{layout.DEFAULT_SUFFIX} beside PHOTOS].")
-@click.option("--model", type=click.Choice(["hog", "cnn"]), default=None,
-              help="Face detector: dlib's HOG (fast) or CNN (finds more turned faces, slow). "
-                   + OUTS.format("hog"))
+@click.option("--detector", type=click.Choice(DETECTORS), default=None,
+              help="Face detector: OpenCV's YuNet (finds small, turned and partly hidden "
+                   "faces), dlib's HOG (face_recognition's results exactly) or dlib's CNN "
+                   "(slow); see docs/detector.md. " + OUTS.format(DEFAULTS["detector"]))
+@click.option("--model", "detector", type=click.Choice(DETECTORS), hidden=True,
+              help="The old name of --detector.")
 @click.option("--min-face", type=AutoOrInt(20), default=None, metavar="PX|auto",
               help="Smallest face to find, in the photo's pixels; larger is faster. "
-                   + OUTS.format("auto: 1/40 of the long side, at least 40"))
+                   + OUTS.format("auto: 1/40 of the long side, at least 10 px with yunet, 40 "
+                                 "with hog and cnn"))
 @click.option("--upsample", type=AutoOrInt(0, 4), default=None, metavar="N|auto",
-              help="Instead of --min-face: detect on the full photo upsampled N times "
-                   "(face_recognition's way; slow on large photos). " + OUTS.format("auto"))
+              help="hog and cnn: instead of --min-face, detect on the full photo upsampled N "
+                   "times (face_recognition's way; slow on large photos). " + OUTS.format("auto"))
 @click.option("--eps", type=click.FloatRange(0.1, 1.0), default=None,
               help="DBSCAN eps: largest distance between neighbouring faces. "
                    + OUTS.format(DEFAULTS["eps"]))
@@ -101,10 +107,14 @@ def sort(obj: common.Context, photos: Path, out: Path | None, known: Path | None
         raise click.BadParameter(f"folder {str(photos)!r} does not exist", param_hint="PHOTOS")
     if out.resolve() == photos.resolve():
         raise click.BadParameter("must not be the photo folder itself", param_hint="-o/--out")
-    options = SortOptions(**settings, known=str(known.resolve()) if known else None)
+    try:  # what Click's types cannot see: options that do not go together
+        options = SortOptions(**settings, known=str(known.resolve()) if known else None)
+        model = resolve_options(out, options).model_settings()
+    except OptionError as exc:
+        raise click.UsageError(str(exc)) from exc
     err = common.stderr_console()
     with common.feedback(err, verbose, quiet) as progress:
-        embedder = obj.embedder(*resolve_options(out, options).detector())
+        embedder = obj.embedder(*model)
         result = sort_photos(photos, out, options, embedder=embedder, progress=progress)
     report = result.report
     if options.dry_run:
