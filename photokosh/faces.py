@@ -7,6 +7,7 @@ face_recognition_models' __init__ (which needs pkg_resources).
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,6 +61,18 @@ class Embedder(Protocol):
 
     def faces(self, photo: Decoded) -> list[Face]:
         ...
+
+
+@functools.cache
+def descriptor_models():
+    """dlib's 5-point shape predictor and ResNet face descriptor, loaded once per process:
+    every detector's faces are aligned and described by them."""
+    import dlib
+
+    folder = model_dir()
+    return (dlib.shape_predictor(str(folder / "shape_predictor_5_face_landmarks.dat")),
+            dlib.face_recognition_model_v1(
+                str(folder / "dlib_face_recognition_resnet_model_v1.dat")))
 
 
 def model_dir() -> Path:
@@ -129,12 +142,7 @@ class DlibEmbedder:
                     str(folder / "mmod_human_face_detector.dat"))
             else:
                 detector = dlib.get_frontal_face_detector()
-            self._loaded = (
-                detector,
-                dlib.shape_predictor(str(folder / "shape_predictor_5_face_landmarks.dat")),
-                dlib.face_recognition_model_v1(
-                    str(folder / "dlib_face_recognition_resnet_model_v1.dat")),
-            )
+            self._loaded = (detector, *descriptor_models())
         return self._loaded
 
     def detection_scale(self, width: int, height: int) -> float:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ModelMissing
-from .faces import Face, model_dir
+from .faces import Face, descriptor_models
 from .images import Decoded
 
 MODEL_FILE = "face_detection_yunet_2023mar.onnx"
@@ -109,19 +109,12 @@ class YunetEmbedder:
     def _models(self):
         if self._loaded is None:
             import cv2
-            import dlib
 
             # One thread: the pool's worker processes already use every core.
             cv2.setNumThreads(1)
-            folder = model_dir()
             detector = cv2.FaceDetectorYN.create(str(model_file()), "", (320, 320),
                                                  self.score, NMS, 5000)
-            self._loaded = (
-                detector,
-                dlib.shape_predictor(str(folder / "shape_predictor_5_face_landmarks.dat")),
-                dlib.face_recognition_model_v1(
-                    str(folder / "dlib_face_recognition_resnet_model_v1.dat")),
-            )
+            self._loaded = (detector, *descriptor_models())
         return self._loaded
 
     def detect(self, photo: Decoded) -> tuple[np.ndarray, float]:
