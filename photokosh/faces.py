@@ -63,13 +63,16 @@ class Embedder(Protocol):
         ...
 
 
-@functools.cache
 def descriptor_models():
     """dlib's 5-point shape predictor and ResNet face descriptor, loaded once per process:
     every detector's faces are aligned and described by them."""
+    return _descriptor_models(model_dir())  # looked up each time: missing files still raise
+
+
+@functools.cache
+def _descriptor_models(folder: Path):
     import dlib
 
-    folder = model_dir()
     return (dlib.shape_predictor(str(folder / "shape_predictor_5_face_landmarks.dat")),
             dlib.face_recognition_model_v1(
                 str(folder / "dlib_face_recognition_resnet_model_v1.dat")))
