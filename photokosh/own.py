@@ -55,8 +55,7 @@ def write(out: Path, state: State, rel: str, text: str) -> None:
     before the write, beside the old, so a run killed in between leaves either one owned."""
     data = text.encode("utf-8")
     recorded = state.get_meta(_META, {})
-    before = [d for d in recorded.get(rel, [])[-1:]]
-    state.set_meta(_META, {**recorded, rel: before + [_digest(data)]})
+    state.set_meta(_META, {**recorded, rel: recorded.get(rel, [])[-1:] + [_digest(data)]})
     fsutil.write_atomically(out, rel, data, mode=0o644)
     state.set_meta(_META, {**recorded, rel: [_digest(data)]})
 

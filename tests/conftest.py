@@ -24,6 +24,17 @@ def fake():
     return FakeEmbedder()
 
 
+@pytest.fixture(scope="session")
+def face_photo():
+    """One LFW portrait (a single frontal face), for the detector tests."""
+    path = SHARED_PHOTOS / "lfw-small" / "Abdullah_Gul" / "Abdullah_Gul_0001.jpg"
+    if not path.is_file():
+        pytest.skip(f"sample photos not found at {SHARED_PHOTOS} (set PHOTOKOSH_SAMPLES)")
+    from PIL import Image
+
+    return Image.open(path).convert("RGB")
+
+
 @pytest.fixture
 def samples() -> Path:
     if not SHARED_PHOTOS.is_dir():

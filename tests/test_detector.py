@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import SHARED_PHOTOS
 from PIL import Image
 
 from photokosh import faces
@@ -14,16 +13,6 @@ from photokosh.faces import DlibEmbedder, box_iou
 from photokosh.images import Decoded
 
 pytestmark = pytest.mark.slow
-
-FACE_PHOTO = SHARED_PHOTOS / "lfw-small" / "Abdullah_Gul" / "Abdullah_Gul_0001.jpg"
-
-
-@pytest.fixture(scope="module")
-def face_photo():
-    if not FACE_PHOTO.is_file():
-        pytest.skip(f"sample photos not found at {SHARED_PHOTOS} (set PHOTOKOSH_SAMPLES)")
-    return Image.open(FACE_PHOTO).convert("RGB")
-
 
 @pytest.fixture(scope="module")
 def detector():

@@ -8,7 +8,6 @@ import importlib.util
 
 import numpy as np
 import pytest
-from conftest import SHARED_PHOTOS
 from PIL import Image
 
 from photokosh import yunet
@@ -17,15 +16,6 @@ from photokosh.errors import ModelMissing, PhotokoshError
 from photokosh.faces import DlibEmbedder, box_iou
 from photokosh.images import Decoded, decode, displayed_size, open_image
 from photokosh.yunet import YunetEmbedder
-
-FACE_PHOTO = SHARED_PHOTOS / "lfw-small" / "Abdullah_Gul" / "Abdullah_Gul_0001.jpg"
-
-
-@pytest.fixture(scope="module")
-def face_photo():
-    if not FACE_PHOTO.is_file():
-        pytest.skip(f"sample photos not found at {SHARED_PHOTOS} (set PHOTOKOSH_SAMPLES)")
-    return Image.open(FACE_PHOTO).convert("RGB")
 
 
 def _decoded(image: Image.Image) -> Decoded:
