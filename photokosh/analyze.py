@@ -21,9 +21,10 @@ from multiprocessing import get_context
 
 from PIL import Image
 
-from . import images, thumbs
+from . import images, thumbs, xmp
 from .errors import UnreadablePhoto
 from .faces import Embedder, Face
+from .records import Region
 from .scan import Candidate
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ class Analysis:
     error: str | None = None
     cached: bool = False
     thumbs: list[bytes] | None = None  # a JPEG per face, when asked for (thumb_size)
+    regions: list[Region] | None = None  # faces named in its XMP by other tools (xmp.py)
 
 
 def analyze_file(job: Candidate, embedder: Embedder, known: frozenset[str] = frozenset(),
@@ -54,6 +56,8 @@ def analyze_file(job: Candidate, embedder: Embedder, known: frozenset[str] = fro
             return result
         image = images.open_image(data)
         result.width, result.height = images.displayed_size(image)
+        # here, so that the names other tools gave are cached with the analysis, by content
+        result.regions = xmp.regions_of(job.path, data, result.width, result.height)
         scale = embedder.detection_scale(result.width, result.height)
         decoded = images.decode(image, scale, exact=False)
         result.faces = embedder.faces(decoded)

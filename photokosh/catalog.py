@@ -81,6 +81,7 @@ class Catalog:
     missing: int = 0  # photos gone from PHOTOS, kept for the grace period
     acknowledged: int = 0  # files matched by PHOTOS/.photokoshignore, passed over silently
     learned: list[dict] = field(default_factory=list)  # corrections learned from OUT (learn.py)
+    name_conflicts: list[dict] = field(default_factory=list)  # XMP names not used (xmpnames)
 
     def duplicates(self) -> list[list[str]]:
         by_hash: dict[str, list[str]] = {}
@@ -140,7 +141,8 @@ def read_catalog(state: State, source: Path, out: Path, run: int | None) -> Cata
     return Catalog(source, out, settings, photos, people, errors,
                    [tuple(a) for a in last["aliases"]], last["ignored"], raw=last.get("raw", []),
                    hidden=last.get("hidden", 0), missing=last.get("missing", 0),
-                   acknowledged=last.get("acknowledged", 0))
+                   acknowledged=last.get("acknowledged", 0),
+                   name_conflicts=last.get("name_conflicts", []))
 
 
 def _people(state: State, photos: list[PhotoEntry], faces_by_hash: dict[str, list[StoredFace]],

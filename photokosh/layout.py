@@ -2,6 +2,7 @@
 
     OUT/
       <person folder>/...     one per person: their name, or their id (person_003)
+        <photo>.xmp           beside a photo of a named person: its faces' names (xmp.py)
       unknown/...             photos whose faces belong to nobody
       no_faces/...            photos in which no face was found
       blurred/...             --blur: every photo with its faces blurred
@@ -36,12 +37,19 @@ PAGE = "index.html"
 UNKNOWN = "unknown"
 NO_FACES = "no_faces"
 BLURRED = "blurred"
+SIDECAR_SUFFIX = ".xmp"
 
 # Names at the top of OUT that a person's folder may never take.
 RESERVED = frozenset({UNKNOWN, NO_FACES, BLURRED, REPORT, PAGE, STATE_DIR})
 
 PERSON_ID = re.compile(r"person_\d+", re.IGNORECASE)
 DEFAULT_SUFFIX = "-sorted"  # OUT's default: PHOTOS-sorted beside PHOTOS
+
+
+def sidecar(rel: str) -> str:
+    """The XMP sidecar of the photo at OUT/rel: `photo.jpg.xmp`, the name digiKam reads
+    first, which no other photo's sidecar can take (photo.jpg and photo.png: docs/xmp.md)."""
+    return f"{rel}{SIDECAR_SUFFIX}"
 
 
 def person_id(number: int) -> str:

@@ -52,7 +52,7 @@ def learn_from_folders(state: State, out: Path) -> list[Learned]:
     person_in = {folder: pid for pid, folder in folders.items()}
     recorded = state.outputs()
     missing = {rel: rec for rel, rec in sorted(recorded.items())
-               if rec.done and rec.kind == "photo" and rel.split("/")[0] in person_in
+               if rec.done and rec.kind in ("photo", "xmp") and rel.split("/")[0] in person_in
                and fsutil.entry(out, rel) is None}
     if not missing:
         return []
@@ -72,7 +72,11 @@ def learn_from_folders(state: State, out: Path) -> list[Learned]:
                 continue  # deleted: nothing learned (see above); the run restores it
             src, dst = old.split("/")[0], new.split("/")[0]
             pid = person_in[src]
-            if dst not in person_in and dst not in RESERVED and fsutil.entry(out, src) is None:
+            if rec.kind == "xmp":  # a sidecar moved with its folder or photo: nothing to learn
+                if dst not in person_in and dst != UNKNOWN and (
+                        dst in RESERVED or fsutil.entry(out, src) is not None):
+                    continue
+            elif dst not in person_in and dst not in RESERVED and fsutil.entry(out, src) is None:
                 if src not in renamed:  # the whole folder was renamed
                     renamed.add(src)
                     learned.append(_name(state, pid, dst))

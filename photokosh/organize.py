@@ -7,6 +7,8 @@ photokosh did not create is never touched: a layout entry that would land on it 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import stat
@@ -16,10 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import blur, fsutil, images
+from . import blur, fsutil, images, xmp
 from .catalog import Catalog
-from .layout import NO_FACES, UNKNOWN
-from .records import Output
+from .layout import NO_FACES, UNKNOWN, sidecar
+from .records import Output, Region
 from .state import State
 
 CLOCK_SLACK_NS = 100_000_000
@@ -37,13 +39,16 @@ class Placed:
     hash: str
     folders: list[str]  # person folders, or [UNKNOWN] / [NO_FACES]
     boxes: list[tuple[int, int, int, int]]  # every detected face, for blurring
+    size: tuple[int, int] = (0, 0)  # displayed width and height
+    named: list[Region] = field(default_factory=list)  # faces of named people, for XMP
 
 
 @dataclass(frozen=True)
 class Target:
     source: str
-    kind: str  # "photo" or "blur"
+    kind: str  # "photo", "blur" or "xmp" (a sidecar: its hash is that of its content)
     hash: str
+    regions: tuple = field(default=(), compare=False)  # xmp: (width, height, named faces)
 
 
 @dataclass
@@ -62,6 +67,7 @@ def placements(catalog: Catalog) -> list[Placed]:
     found in it (a forgotten or hidden person's too: their photos are not photos without
     faces), else no_faces/ (a face marked as no face is not one)."""
     folder = {p.id: p.folder for p in catalog.people}
+    name = {p.id: p.name for p in catalog.people if p.name}
     placed = []
     for photo in catalog.photos:
         people = sorted({folder[f.person] for f in photo.faces
@@ -72,19 +78,32 @@ def placements(catalog: Catalog) -> list[Placed]:
             where = [UNKNOWN]
         else:
             where = [NO_FACES]
-        placed.append(Placed(photo.rel, photo.hash, where, [f.box for f in photo.faces]))
+        named = [Region(name[f.person], f.box) for f in photo.faces
+                 if f.shown and f.person in name]
+        placed.append(Placed(photo.rel, photo.hash, where, [f.box for f in photo.faces],
+                             (photo.width, photo.height), named))
     return placed
 
 
-def layout(photos: list[Placed], blurred: bool) -> dict[str, Target]:
-    """out rel -> what belongs there."""
+def layout(photos: list[Placed], blurred: bool, sidecars: bool = False) -> dict[str, Target]:
+    """out rel -> what belongs there. `sidecars`: beside each photo of a named person, an
+    XMP sidecar naming its faces (named when the sidecar's content changes)."""
     wanted: dict[str, Target] = {}
     for photo in photos:
+        note = _sidecar(photo) if sidecars and photo.named else None
         for folder in photo.folders:
             wanted[f"{folder}/{photo.rel}"] = Target(photo.rel, "photo", photo.hash)
+            if note:
+                wanted[sidecar(f"{folder}/{photo.rel}")] = note
         if blurred:
             wanted[blur.blurred_rel(photo.rel)] = Target(photo.rel, "blur", photo.hash)
     return wanted
+
+
+def _sidecar(photo: Placed) -> Target:
+    regions = (*photo.size, tuple(photo.named))
+    digest = hashlib.sha256(json.dumps([photo.hash, regions]).encode()).hexdigest()[:32]
+    return Target(photo.rel, "xmp", digest, regions)
 
 
 def plan(wanted: dict[str, Target], recorded: dict[str, Output], out: Path,
@@ -232,6 +251,10 @@ def _write(rel: str, target: Target, source: Path, out: Path, link: str,
     try:
         if target.kind == "photo":
             fsutil.place(source / target.source, out, rel, link, copy_of)
+        elif target.kind == "xmp":  # a file of its own: never one that shares a photo's inode
+            width, height, named = target.regions
+            fsutil.write_atomically(out, rel, xmp.sidecar(width, height, list(named)),
+                                    replace=False, mode=0o644)
         else:
             data = images.read_bytes(source / target.source)
             # private: the faces are blurred, but the photos are still the user's own
@@ -295,7 +318,7 @@ def _adoptable(rec: Output, actual: tuple[int, int, int], source: Path, out: Pat
     """A pending row whose file exists: a run was killed between writing and recording it.
     Files appear at their final name only when complete, so the file is ours if it is what
     photokosh would have put there."""
-    if rec.kind == "blur":
+    if rec.kind in ("blur", "xmp"):
         # made after planning; file times come from the kernel's coarse clock, which lags
         # time.time_ns() by up to a tick, so a file written right after can look older
         return rec.mtime_ns is not None and actual[1] >= rec.mtime_ns - CLOCK_SLACK_NS

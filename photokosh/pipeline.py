@@ -31,6 +31,7 @@ from .scan import ScanResult
 from .settings import SortOptions, describe, in_force, saved_settings
 from .state import State, open_state
 from .sync import Progress, assign_people, check_removal, scan_source, update_analyses
+from .xmpnames import name_from_regions
 
 __all__ = ["SortOptions", "SortResult", "default_output", "refresh_output", "resolve_options",
            "sort_photos"]
@@ -137,14 +138,15 @@ def _run(source, out, options, embedder, workers, state: State, notify, started,
     assign_people(state, embedder.key, options.cluster_settings(), options.min_photos, run)
     notify("cluster", 1, 1)
     errors = list(scanned.errors)
+    _, conflicts = name_from_regions(state, embedder.key)  # before --known: PHOTOS' own say
     if options.known:
         references, problems = load_references(Path(options.known), state, embedder, workers)
         errors += problems
         name_people(state, embedder.key, references)
     state.set_meta("last_run", {
         "source": str(source), "key": embedder.key, "options": options.record(), "run": run,
-        "scan_errors": errors, "aliases": scanned.aliases, "ignored": scanned.ignored,
-        "raw": scanned.raw, "hidden": len(scanned.hidden),
+        "scan_errors": errors, "name_conflicts": conflicts, "aliases": scanned.aliases,
+        "ignored": scanned.ignored, "raw": scanned.raw, "hidden": len(scanned.hidden),
         "acknowledged": len(scanned.acknowledged),
         "missing": len(state.photo_rows(missing=True)) - len(state.photo_rows())})
     catalog = read_catalog(state, source, out, run)
@@ -192,7 +194,8 @@ def _check_out(out: Path, state: State, options: SortOptions) -> None:
 def _finish(state: State, catalog: Catalog, options: SortOptions, workers: int, run,
             started: float, notify: Progress) -> SortResult:
     source, out = catalog.source, catalog.output
-    wanted = organize.layout(organize.placements(catalog), options.blur)
+    wanted = organize.layout(organize.placements(catalog), options.blur,
+                             sidecars=options.xmp is not False)  # None: an OUT from before
     changes = organize.plan(wanted, state.outputs(), out, source)
     failures: list[tuple[str, str]] = []
     if not options.dry_run:

@@ -34,6 +34,13 @@ class PhotoRow(NamedTuple):
     missing_since: float | None = None  # gone from PHOTOS since then: kept for a grace period
 
 
+class Region(NamedTuple):
+    """A face region another tool named in a photo's XMP (xmp.py), in displayed pixels."""
+
+    name: str
+    box: tuple[int, int, int, int]
+
+
 class Analysed(NamedTuple):
     """What the analysis of one content found out besides its faces."""
 

@@ -76,6 +76,8 @@ def build(catalog: Catalog, seconds: float) -> dict:
                     for rel, other in catalog.aliases],
         "not_read": [{"path": printable(rel), "reason": RAW_REASON} for rel in catalog.raw],
         "learned": catalog.learned,
+        "name_conflicts": [{**c, "photos": [printable(r) for r in c["photos"]]}
+                           for c in catalog.name_conflicts],
     }
 
 

@@ -21,7 +21,7 @@ UPSAMPLE_RANGE = (0, 4)  # dlib upsamples by doubling: 4 is 256 times the pixels
 # What OUT remembers, and each setting's value before anyone chose one.
 DEFAULTS = {"detector": DEFAULT_DETECTOR, "upsample": AUTO, "min_face": AUTO,
             "eps": DEFAULT_SETTINGS.eps, "min_samples": DEFAULT_SETTINGS.min_samples,
-            "min_photos": 1, "link": "copy", "blur": False, "page": True}
+            "min_photos": 1, "link": "copy", "blur": False, "page": True, "xmp": True}
 DETECTION = ("detector", "upsample", "min_face")  # a change re-analyses every photo
 
 
@@ -39,6 +39,7 @@ class SortOptions:
     link: Link | None = None
     blur: bool | None = None
     page: bool | None = None  # write OUT/index.html, the review page
+    xmp: bool | None = None  # an XMP sidecar naming the faces beside each photo of a named person
     workers: int | None = None
     dry_run: bool = False
     known: str | None = None  # folder of reference photos: KNOWN/<name>/*.jpg
@@ -150,6 +151,9 @@ def describe(given: SortOptions, saved: dict | None, reanalyse: int,
     if "page" in changed:
         notes.append("--no-page removes index.html" if not changed["page"]
                      else "--page writes the review page index.html")
+    if "xmp" in changed:
+        notes.append("--no-xmp removes the XMP sidecars (*.xmp) from OUT" if not changed["xmp"]
+                     else "--xmp writes an XMP sidecar beside each photo of a named person")
     if "link" in changed:
         notes.append(f"{flag('link', changed['link'])}: photos are placed so from now on")
     if notes:

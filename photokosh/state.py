@@ -24,6 +24,7 @@ from .journal import Journal
 from .ledger import Ledger, from_blob, to_blob
 from .lock import run_lock
 from .records import Analysed, Person, PhotoRow, StoredFace
+from .regiontable import REGIONS_SCHEMA, RegionTable
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ CREATE TABLE IF NOT EXISTS runs (id INTEGER PRIMARY KEY, started REAL, finished 
 CREATE TABLE IF NOT EXISTS corrections (
     id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT, face INTEGER, person TEXT, how TEXT,
     made REAL, undone INTEGER NOT NULL DEFAULT 0, value TEXT);
-"""
+""" + REGIONS_SCHEMA
 
 
 _FACE_COLUMNS = "id, hash, idx, left, top, right, bottom, score, embedding, person, forgotten"
@@ -68,7 +69,7 @@ def open_state(out: Path, *, lock: bool = True, create: bool = False) -> Iterato
             yield state
 
 
-class State(Ledger, Journal):
+class State(Ledger, Journal, RegionTable):
     """A connection to one output folder's state database."""
 
     def __init__(self, out: Path, *, create: bool = True, readonly: bool = False):
@@ -266,6 +267,7 @@ class State(Ledger, Journal):
                 "UNION SELECT hash FROM refs)")
         self.db.execute(f"DELETE FROM faces WHERE hash NOT IN {kept}")
         self.db.execute(f"DELETE FROM analyses WHERE hash NOT IN {kept}")
+        self.db.execute(f"DELETE FROM regions WHERE hash NOT IN {kept}")
 
     def add_reference(self, name: str, hash_: str) -> None:
         """`--known`: the content `hash_` shows `name` (its faces are kept while it does)."""

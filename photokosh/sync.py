@@ -181,6 +181,7 @@ def _store(results, total: int, state: State, key, run, first_seen, notify,
                     log.debug("skipped %s: %s", j.rel, r.error)
                 if r.hash and not r.cached:
                     state.put_analysis(r.hash, key, r.width, r.height, r.faces or [], r.error)
+                    state.put_regions(r.hash, r.regions or [])
                 state.put_photo(j.rel, j.size, j.mtime_ns, r.hash,
                                 None if r.hash else r.error, first_seen.get(r.hash, run))
         for r in batch if thumbs_to else ():

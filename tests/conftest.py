@@ -76,10 +76,11 @@ def tree_state(root: Path) -> dict[str, tuple]:
 
 
 def placed_files(out: Path) -> set[str]:
-    """Files and symlinks photokosh places in OUT: not its state, report or review page."""
+    """Photos (files and symlinks) photokosh places in OUT: not its state, report, review
+    page or XMP sidecars (test_xmp looks at those)."""
     return {rel for rel, what in tree_state(out).items()
             if what[0] != "dir" and not rel.startswith(".photokosh")
-            and rel not in ("report.json", "index.html")}
+            and rel not in ("report.json", "index.html") and not rel.endswith(".xmp")}
 
 
 @pytest.fixture

@@ -73,6 +73,10 @@ OUTS = "[default: OUT's setting; for a new OUT: {}]"
               help="Folder of reference photos, one sub-folder per person (KNOWN/<name>/).")
 @click.option("--page/--no-page", default=None,
               help=f"Write the review page OUT/{layout.PAGE}. " + OUTS.format("--page"))
+@click.option("--xmp/--no-xmp", default=None,
+              help="Write an XMP sidecar (photo.jpg.xmp) beside each photo of a named person "
+                   "in OUT, naming the faces for digiKam and other tools. "
+                   + OUTS.format("--xmp"))
 @click.option("--allow-removal", is_flag=True,
               help="The photos gone from PHOTOS are really gone: sort even if PHOTOS is empty "
                    f"or lost more than half of the photos OUT knows (else exit "
