@@ -4,6 +4,9 @@ the demo album (through the command line, with --blur) and one of lfw-small serv
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -200,3 +203,54 @@ def test_demo_flags_none_of_its_correct_people_as_doubtful(demo):
     # measured with HOG's faces: 1.25 for the 10-face person; with YuNet's (the default) 1.34.
     # Both are above the ratio cut (1.2): its halves (4 and 6 faces) are what spare it, and
     # small people (4 faces: 1.45, 1.31) are spared by the size condition too.
+
+
+@pytest.mark.skipif(shutil.which("exiftool") is None,
+                    reason="exiftool not installed (Debian: libimage-exiftool-perl)")
+def test_demo_names_travel_through_xmp_both_ways(demo, tmp_path):
+    """Issue 24: a copy of the demo whose obama.jpg exiftool tagged "Barack Obama" (over the face
+    the demo run found) names his person on its first run; after `name`, exiftool reads every
+    sidecar in OUT back with the names given and areas over those people's faces."""
+    photos = {p["path"]: p for p in demo["report"]["photos"]}
+    obama = photos["white-house/obama.jpg"]
+    (left, top, right, bottom), (width, height) = obama["faces"][0]["box"], (
+        obama["width"], obama["height"])
+    w, h = (right - left) / width, (bottom - top) / height
+    source, out = tmp_path / "demo", tmp_path / "out"
+    shutil.copytree(demo["source"], source)
+    area = f"{{W={w},H={h},X={left / width + w / 2},Y={top / height + h / 2},Unit=normalized}}"
+    subprocess.run(["exiftool", "-q", "-overwrite_original",
+                    f"-XMP-mwg-rs:RegionInfo={{AppliedToDimensions={{W={width},H={height},"
+                    f"Unit=pixel}},RegionList=[{{Area={area},Name=Barack Obama,Type=Face}}]}}",
+                    str(source / "white-house/obama.jpg")], check=True)
+    result = CliRunner().invoke(main, ["sort", str(source), "-o", str(out), "--json", "-q"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    named = {p["name"]: p for p in report["people"] if p["name"]}
+    assert list(named) == ["Barack Obama"] and named["Barack Obama"]["photo_count"] == 10
+    assert report["name_conflicts"] == []
+    biden = next(p for p in report["people"] if "white-house/biden.jpg" in p["photos"])
+    assert CliRunner().invoke(main, ["name", str(out), biden["id"], "Joe Biden"]).exit_code == 0
+    names = {named["Barack Obama"]["id"]: "Barack Obama", biden["id"]: "Joe Biden"}
+    read = subprocess.run(["exiftool", "-j", "-struct", "-r", "-ext", "xmp", "-RegionInfo",
+                           str(out)], capture_output=True, text=True, check=True)
+    sidecars = {str(Path(d["SourceFile"]).relative_to(out)): d["RegionInfo"]
+                for d in json.loads(read.stdout)}
+    faces = {p["path"]: p for p in report["photos"]}
+    after = json.loads((out / "report.json").read_text(encoding="utf-8"))  # the new folders
+    wanted = {f"{p['folder']}/{rel}.xmp" for p in after["people"] for rel in p["photos"]
+              if any(f["person"] in names for f in faces[rel]["faces"])}
+    assert set(sidecars) == wanted and len(wanted) >= 14
+    for rel, info in sidecars.items():
+        photo = faces[rel.split("/", 1)[1][:-len(".xmp")]]
+        assert info["AppliedToDimensions"] == {"W": photo["width"], "H": photo["height"],
+                                               "Unit": "pixel"}
+        expected = sorted((names[f["person"]], f["box"]) for f in photo["faces"]
+                          if f["person"] in names)
+        assert len(info["RegionList"]) == len(expected)
+        for region in info["RegionList"]:
+            a = region["Area"]
+            x, y = a["X"] * photo["width"], a["Y"] * photo["height"]
+            assert any(name == region["Name"] and box[0] < x < box[2] and box[1] < y < box[3]
+                       for name, box in expected), (rel, region)
