@@ -4,15 +4,17 @@ other tools wrote into PHOTOS (tagged here by exiftool) naming people on the fir
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import shutil
+import signal
 import subprocess
 
 import pytest
 from conftest import tree_state
-from fakes import album, draw, photo
+from fakes import FakeEmbedder, album, draw, photo
 
-from photokosh import xmp
+from photokosh import SortOptions, sort_photos, xmp
 from photokosh.records import Region
 
 EXIFTOOL = shutil.which("exiftool")
@@ -247,3 +249,44 @@ def test_a_folder_renamed_by_hand_keeps_its_sidecars_photokoshs(tmp_path, cli):
     for rel in ("Alice Smith/a.jpg.xmp", "person_002/trip/c.jpg.xmp"):  # with the new name
         got = xmp.read_regions((out / rel).read_bytes(), 1, 1)
         assert [r.name for r in got] == ["Alice Smith"]
+
+
+def _killed_at_sidecar(src, out, nth):
+    """A run that SIGKILLs itself when its nth sidecar is complete in OUT/.photokosh/tmp,
+    about to be linked into place."""
+    original, seen = os.link, [0]
+
+    def deadly(source, dest, *args, **kwargs):
+        if os.fspath(dest).endswith(".xmp"):
+            seen[0] += 1
+            if seen[0] == nth:
+                os.kill(os.getpid(), signal.SIGKILL)
+        return original(source, dest, *args, **kwargs)
+
+    os.link = deadly
+    sort_photos(src, out, SortOptions(workers=1, xmp=True), embedder=FakeEmbedder())
+
+
+def test_a_run_killed_between_writing_and_linking_a_sidecar_ends_as_if_never_killed(
+        tmp_path, cli):
+    src = album(tmp_path)
+    out, reference = tmp_path / "out", tmp_path / "reference"
+    for where in (out, reference):
+        assert cli("sort", src, "-o", where, "-q").exit_code == 0
+        assert cli("name", where, "person_001", "Alice").exit_code == 0
+        assert cli("name", where, "person_002", "Bob").exit_code == 0
+    assert cli("sort", src, "-o", out, "-q", "--no-xmp").exit_code == 0
+    assert sidecars(out) == set()
+    child = multiprocessing.get_context("forkserver").Process(
+        target=_killed_at_sidecar, args=(src, out, 2))
+    child.start()
+    child.join(120)
+    assert child.exitcode == -signal.SIGKILL, "the run never reached its second sidecar"
+    assert len(sidecars(out)) == 1  # one linked, the second left complete in tmp
+    result = cli("sort", src, "-o", out, "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["errors"] == []
+    assert sidecars(out) == sidecars(reference) and len(sidecars(out)) == 5
+    for rel in sidecars(out):
+        assert (out / rel).read_bytes() == (reference / rel).read_bytes(), rel
+    assert list((out / ".photokosh" / "tmp").iterdir()) == []
