@@ -9,6 +9,9 @@ photokosh made in OUT, and turn it into corrections (undoable like those given b
   people tidy up or free space, too weak a sign to take a face from someone for good; the
   run puts the file back, and `notme` is the way to say it. (docs/corrections.md)
 
+An XMP sidecar moved along (its folder renamed, or by hand) teaches nothing; it is recorded
+again at its new path like a photo, and the run rewrites it with the new names.
+
 Files are recognised by inode and size, which a rename or move within OUT keeps. A file
 found is recorded again at its new path, so it stays photokosh's (the run moves it to where
 the layout wants it), never a stray copy.

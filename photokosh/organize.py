@@ -3,6 +3,8 @@
 The layout is computed from the catalogue alone; syncing compares it with the files photokosh
 recorded as its own and adds, moves, replaces or removes only those. A file in OUT that
 photokosh did not create is never touched: a layout entry that would land on it is reported.
+Besides the photos, the layout holds their blurred copies (--blur) and XMP sidecars (--xmp):
+every command that changes names or faces ends here, so this is where sidecars are kept current.
 """
 
 from __future__ import annotations

@@ -76,6 +76,9 @@ def test_a_sidecar_round_trips_both_schemas_in_bags():
 
 def test_unreadable_or_unnamed_xmp_gives_no_names(tmp_path):
     assert xmp.read_regions(b"not an image mwg-rs", 10, 10) == []
+    tagged = xmp.sidecar(10, 10, [Region("Ann", (1, 1, 5, 5))])
+    assert xmp.read_regions(tagged[:len(tagged) // 2], 10, 10) == []  # cut short
+    assert xmp.read_regions(tagged.replace(b"Ann", b"\xff\xfe"), 10, 10) == []  # not UTF-8
     assert xmp.read_regions(xmp.sidecar(10, 10, []), 10, 10) == []
     broken = tmp_path / "a.jpg"
     broken.write_bytes(b"\xff\xd8 junk")
