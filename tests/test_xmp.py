@@ -153,15 +153,22 @@ def test_a_sidecar_is_never_written_over_a_strangers_file(tmp_path, cli):
 
 
 @needs_exiftool
-@pytest.mark.parametrize("where", ["embedded", "sidecar"])
+@pytest.mark.parametrize("where", ["embedded", "sidecar", "microsoft"])
 def test_a_photo_tagged_by_exiftool_names_that_person_on_the_first_run(tmp_path, cli, where):
     src, out = album(tmp_path), tmp_path / "out"
     size = draw(src / "tagged.jpg", [1]).stat().st_size and (240, 160)
     if where == "embedded":
         tag(src / "tagged.jpg", [("Barack Obama", square(0))], *size)
-    else:
+    elif where == "sidecar":
         tag(src / "tagged.jpg", [("Barack Obama", square(0))], *size,
             into=src / "tagged.jpg.xmp")
+    else:  # Windows Photo Gallery's regions: left, top, width, height
+        left, top, right, bottom = square(0)
+        rect = "|, ".join(str(v) for v in (left / 240, top / 160, (right - left) / 240,
+                                           (bottom - top) / 160))  # "|," : a comma, escaped
+        subprocess.run([EXIFTOOL, "-q", "-overwrite_original", "-XMP-MP:RegionInfoMP="
+                        f"{{Regions=[{{PersonDisplayName=Barack Obama,Rectangle={rect}}}]}}",
+                        str(src / "tagged.jpg")], check=True)
     before = tree_state(src)
     result = cli("sort", src, "-o", out, "-q", "--json")
     assert result.exit_code == 0, result.stderr
