@@ -89,7 +89,7 @@ def placements(catalog: Catalog) -> list[Placed]:
 
 def layout(photos: list[Placed], blurred: bool, sidecars: bool = False) -> dict[str, Target]:
     """out rel -> what belongs there. `sidecars`: beside each photo of a named person, an
-    XMP sidecar naming its faces (named when the sidecar's content changes)."""
+    XMP sidecar naming its faces, hashed by its content: a new name or box replaces it."""
     wanted: dict[str, Target] = {}
     for photo in photos:
         note = _sidecar(photo) if sidecars and photo.named else None

@@ -1,9 +1,10 @@
 """`sort_photos`: the whole run, stage after stage, resumable at any point.
 
-sync (scan -> analyze, cached by content -> identify: people that keep their ids) -> known
-(names from reference photos) -> catalog (the read model) -> organize (sync OUT) -> report and
-review page. This module only orders the stages. Every stage commits what it finished to the
-state, so a killed run loses nothing and the next run picks up where it stopped.
+sync (scan -> analyze, cached by content -> identify: people that keep their ids) -> names
+from PHOTOS' XMP face regions (xmpnames) -> known (names from reference photos) -> catalog
+(the read model) -> organize (sync OUT) -> report and review page. This module only orders
+the stages. Every stage commits what it finished to the state, so a killed run loses nothing
+and the next run picks up where it stopped.
 """
 
 from __future__ import annotations
