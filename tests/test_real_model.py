@@ -200,3 +200,65 @@ def test_demo_flags_none_of_its_correct_people_as_doubtful(demo):
     # measured with HOG's faces: 1.25 for the 10-face person; with YuNet's (the default) 1.34.
     # Both are above the ratio cut (1.2): its halves (4 and 6 faces) are what spare it, and
     # small people (4 faces: 1.45, 1.31) are spared by the size condition too.
+
+
+def _person_of(report, labels, name):
+    """The demo person whose folder holds exactly `name`'s photos."""
+    theirs = {path for path, people in labels.items() if name in people}
+    return next(p["id"] for p in report["people"] if set(p["photos"]) == theirs)
+
+
+def test_demo_export_blur_others_leaves_exactly_the_persons_face(demo, tmp_path):
+    """Issue 24: in each exported copy of a group photo dlib finds one face, the person's
+    (their box, their descriptor), and no other; no copy carries EXIF (so no GPS)."""
+    from photokosh.catalog import looking
+    from photokosh.faces import DlibEmbedder, box_iou
+    from photokosh.images import Decoded
+
+    report, labels, out = demo["report"], demo["labels"], demo["out"]
+    with looking(out) as (state, catalog):
+        embeddings = {f.id: f.embedding for f in state.current_faces(catalog.settings["embedder"])}
+    photos = {p.rel: p for p in catalog.photos}
+    groups = sorted(rel for rel, who in labels.items() if len(photos[rel].faces) > 1)
+    assert groups == ["got-premiere/kit_with_rose.jpg", "white-house/obama_and_biden.jpg",
+                      "white-house/two_people.jpg"]
+    hog = DlibEmbedder("hog", upsample=1)
+    yunet = blur_checkers()["yunet"]
+    checked = 0
+    for name in sorted({n for rel in groups for n in labels[rel]}):
+        pid = _person_of(report, labels, name)
+        dest = tmp_path / name
+        result = CliRunner().invoke(main, ["export", str(out), pid, str(dest), "--blur-others",
+                                           "--json", "-q"], catch_exceptions=False)
+        assert result.exit_code == 0, result.stderr
+        files = {f["photo"]: dest / f["file"] for f in json.loads(result.stdout)["files"]}
+        assert set(files) == {rel for rel, who in labels.items() if name in who}
+        for rel, path in files.items():
+            with Image.open(path) as image:
+                assert not image.getexif() and "exif" not in image.info, rel
+                pixels = np.asarray(image.convert("RGB"))
+            if rel not in groups:
+                continue
+            found = hog.faces(Decoded(pixels, pixels.shape[1], pixels.shape[0], 1.0))
+            (theirs,) = [f for f in photos[rel].faces if f.person == pid]
+            assert len(found) == 1, (name, rel, [f.box for f in found])
+            assert yunet(pixels) == 1, (name, rel)  # blur's own checker agrees
+            assert box_iou(found[0].box, theirs.box) >= 0.5, (name, rel)
+            assert np.linalg.norm(found[0].embedding - embeddings[theirs.id]) < 0.6, (name, rel)
+            checked += 1
+    assert checked == 6  # kit and rose in one photo, obama and biden in two (the child: blurred)
+
+
+def test_demo_find_a_new_photo_of_obama_returns_his_person_and_photos(demo):
+    out, labels = demo["out"], demo["labels"]
+    selfie = _need(SHARED_PHOTOS / "new-arrivals") / "obama-720p.jpg"
+    before = tree_state(out)
+    result = CliRunner().invoke(main, ["find", str(out), str(selfie), "--json"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    assert tree_state(out) == before
+    (face,) = json.loads(result.stdout)["found"][0]["faces"]
+    obama = sorted(p for p, who in labels.items() if "barack_obama" in who)
+    assert face["person"] == _person_of(demo["report"], labels, "barack_obama")
+    assert face["photos"] == obama and len(obama) == 10
+    assert face["distance"] < 0.6
