@@ -18,6 +18,10 @@ from .scan import Candidate
 
 # dlib's same-person distance: two faces nearer than this are one person (its model card).
 THRESHOLD = 0.6
+# A second person this much farther than the nearest at most makes the match a close call: on
+# lfw-dev 40 of the 47 wrong matches at 0.6 are, and 51 of the 1,488 right ones
+# (benchmarks/find_match.py, docs/sharing.md). `find --export` does not hand those over.
+CLOSE_CALL = 0.05
 
 
 @dataclass
@@ -28,9 +32,17 @@ class Match:
     box: tuple[int, int, int, int]
     nearest: str | None
     distance: float | None
+    runner_up: str | None = None  # the next nearest person
+    runner_up_distance: float | None = None
     person: str | None = None
     name: str | None = None
     photos: list[str] = field(default_factory=list)
+
+    @property
+    def close_call(self) -> bool:
+        """A second person is nearly as near: the match may be the wrong one of the two."""
+        return (self.person is not None and self.runner_up_distance is not None
+                and self.runner_up_distance - self.distance <= CLOSE_CALL)
 
 
 @dataclass
@@ -57,8 +69,10 @@ def find_people(out: Path, selfies: list[Path], embedder: Embedder,
         analysis = analyze_file(Candidate(str(path), path, st.st_size, st.st_mtime_ns), embedder)
         matches = []
         for face in analysis.faces or []:
-            nearest, distance = nearest_person(face.embedding, known, owners)
-            match = Match(face.box, nearest, distance)
+            ranked = nearest_people(face.embedding, known, owners)
+            match = Match(face.box, *(ranked[0] if ranked else (None, None)),
+                          *(ranked[1] if len(ranked) > 1 else (None, None)))
+            nearest, distance = match.nearest, match.distance
             if nearest is not None and distance <= threshold:
                 person = people[nearest]
                 match.person, match.name, match.photos = nearest, person.name, person.photos
@@ -67,16 +81,19 @@ def find_people(out: Path, selfies: list[Path], embedder: Embedder,
     return catalog, found
 
 
-def nearest_person(embedding: np.ndarray, known: np.ndarray,
-                   owners: np.ndarray) -> tuple[str | None, float | None]:
-    """The person whose nearest face is nearest `embedding`, and that distance. The nearest
-    face and not the person's centre: dlib's threshold is a distance between two faces, and
-    on the demo album the nearest face tells Obama's selfie apart best (docs/sharing.md)."""
-    if not len(known):
-        return None, None
+def nearest_people(embedding: np.ndarray, known: np.ndarray,
+                   owners: np.ndarray) -> list[tuple[str, float]]:
+    """The two people whose nearest faces are nearest `embedding`, with those distances. The
+    nearest face and not the person's centre: dlib's threshold is a distance between two faces,
+    and on lfw-dev the nearest face is as often right and less often wrong (docs/sharing.md)."""
     distances = np.linalg.norm(known - embedding, axis=1)
-    best = int(np.argmin(distances))
-    return str(owners[best]), round(float(distances[best]), 4)
+    ranked: list[tuple[str, float]] = []
+    for k in np.argsort(distances, kind="stable"):
+        if all(str(owners[k]) != person for person, _ in ranked):
+            ranked.append((str(owners[k]), round(float(distances[k]), 4)))
+            if len(ranked) == 2:
+                break
+    return ranked
 
 
 def photos_with(out: Path, people: list[str]) -> tuple[list[str], list[str]]:

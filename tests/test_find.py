@@ -128,3 +128,30 @@ def test_find_and_photos_on_a_folder_without_state_exit_1(tmp_path, cli):
         result = cli(*args)
         assert result.exit_code == 1 and "no photokosh state" in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["me.jpg"]
+
+
+def test_nearest_people_ranks_people_by_their_nearest_face_and_flags_close_calls():
+    import numpy as np
+
+    from photokosh.find import Match, nearest_people
+
+    known = np.array([[0.0, 0.0], [0.3, 0.0], [0.0, 0.5], [1.0, 1.0]])
+    owners = np.array(["a", "a", "b", "c"])
+    assert nearest_people(np.array([0.3, 0.1]), known, owners) == [("a", 0.1), ("b", 0.5)]
+    assert nearest_people(np.array([0.0, 0.0]), known[:1], owners[:1]) == [("a", 0.0)]
+    assert nearest_people(np.array([0.0, 0.0]), known[:0], owners[:0]) == []
+    assert Match((0, 0, 1, 1), "a", 0.5, "b", 0.54, person="a").close_call
+    assert not Match((0, 0, 1, 1), "a", 0.5, "b", 0.56, person="a").close_call
+    assert not Match((0, 0, 1, 1), "a", 0.7, "b", 0.71).close_call  # nobody: no call to make
+
+
+def test_find_export_hands_over_no_close_call(sorted_album, cli, monkeypatch):
+    from photokosh import find
+
+    s = sorted_album
+    monkeypatch.setattr(find, "CLOSE_CALL", 2.0)  # every match is a close call now
+    dest = s["tmp"] / "for-them"
+    result = cli("find", s["out"], draw(s["tmp"] / "me.jpg", [0]), "--export", dest)
+    assert result.exit_code == 1
+    assert f"not exported: {s['p0']} is a close call" in result.stderr
+    assert "close call" in result.stdout and not dest.exists()

@@ -138,7 +138,9 @@ def found(found, exported, as_json: bool) -> None:
     """`photokosh find`: per face of each photo, who it is (or nobody) and their photos."""
     doc = [{"photo": str(f.photo), "error": f.error,
             "faces": [{"box": list(m.box), "person": m.person, "name": m.name,
-                       "distance": m.distance, "nearest": m.nearest, "photos": m.photos}
+                       "distance": m.distance, "nearest": m.nearest, "photos": m.photos,
+                       "runner_up": m.runner_up, "runner_up_distance": m.runner_up_distance,
+                       "close_call": m.close_call}
                       for m in f.faces]} for f in found]
     if as_json:
         print_json({"found": doc, "export": exported_doc(exported) if exported else None})
@@ -153,7 +155,10 @@ def found(found, exported, as_json: bool) -> None:
                 click.echo(f"{where}: nobody{near}")
                 continue
             who = f"{m.person} ({m.name})" if m.name else m.person
-            click.echo(f"{where}: {who} at distance {m.distance:.2f}, {len(m.photos)} photos")
+            close = (f" (close call: {m.runner_up} at {m.runner_up_distance:.2f})"
+                     if m.close_call else "")
+            click.echo(f"{where}: {who} at distance {m.distance:.2f}{close}, "
+                       f"{len(m.photos)} photos")
             for rel in m.photos:
                 click.echo(f"  {rel}")
     if exported:

@@ -40,7 +40,7 @@ def _blur(blur_others: bool, blur_all: bool) -> str:
     return "all" if blur_all else "others" if blur_others else "none"
 
 
-def _export(run, as_json: bool, quiet: bool, **options):
+def _export(run, quiet: bool, **options):
     """Run an export (`run(progress=...)`), its bars and skipped photos on stderr."""
     err = common.stderr_console()
     with common.feedback(err, False, quiet) as progress:
@@ -71,7 +71,7 @@ def export(out: Path, person: str, dest: Path, blur_others: bool, blur_all: bool
         photokosh export ~/People "Alice Smith" ~/alice.zip --zip --blur-others
     """
     blur = _blur(blur_others, blur_all)
-    result = _export(functools.partial(export_person, out, person, dest), as_json, quiet,
+    result = _export(functools.partial(export_person, out, person, dest), quiet,
                      blur=blur, **options)
     render.exported(result, as_json)
 
@@ -94,7 +94,8 @@ def find(obj: common.Context, out: Path, selfies: tuple[Path, ...], threshold: f
     """Say who the faces in SELFIES are among OUT's people, and list their photos.
 
     Each face gets the nearest person and the distance; "nobody" beyond the threshold
-    (dlib's 0.6). OUT is not changed.
+    (dlib's 0.6), a close call when a second person is nearly as near (not exported).
+    OUT is not changed.
 
     \b
     Example:
@@ -106,11 +107,18 @@ def find(obj: common.Context, out: Path, selfies: tuple[Path, ...], threshold: f
     catalog, found = find_people(out, list(selfies), embedder, threshold)
     exported = None
     if dest is not None:
-        people = list(dict.fromkeys(m.person for f in found for m in f.faces if m.person))
-        if not people:
-            raise click.ClickException("no face in SELFIES is anyone in OUT: nothing exported")
+        matches = [m for f in found for m in f.faces if m.person]
+        for m in (m for m in matches if m.close_call):
+            common.stderr_console().print(
+                f"not exported: {m.person} is a close call with {m.runner_up}; check, then "
+                "`photokosh export` the right one", markup=False)
+        people = list(dict.fromkeys(m.person for m in matches if not m.close_call))
+        if not people:  # what was found is still the result
+            render.found(found, None, as_json)
+            raise click.ClickException("no face in SELFIES is surely anyone in OUT: nothing "
+                                       "exported")
         exported = _export(functools.partial(export_people, catalog, people, dest),
-                           as_json, quiet, blur=blur, **options)
+                           quiet, blur=blur, **options)
     render.found(found, exported, as_json)
 
 
