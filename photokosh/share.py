@@ -88,6 +88,10 @@ def export_people(catalog: Catalog, people: list[str], dest: Path, *, as_zip: bo
             result.files.append({"photo": rel, "file": names[rel]})
             if progress:
                 progress("export", done, len(rels))
+        if not result.files:  # no empty zip, no empty folder left behind
+            rel, reason = result.skipped[0]
+            raise PhotokoshError(f"none of the {len(rels)} photo(s) could be exported "
+                                 f"({rel}: {reason}); nothing written")
     return result
 
 
@@ -178,8 +182,11 @@ class _Writer:
         self.folder, self.force = folder, force
 
     def open_folder(self, leftovers: str) -> None:
+        self.made = not self.folder.exists()  # removed again if nothing is exported
         os.makedirs(self.folder, exist_ok=True)
-        self.fd = os.open(self.folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        # its links are resolved: one there now was put there since the check
+        self.fd = os.open(self.folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+                          | os.O_CLOEXEC)
         for name in os.listdir(self.fd):  # what a killed export left
             if name.startswith(leftovers) and _ours(name):
                 os.unlink(name, dir_fd=self.fd)
@@ -224,6 +231,11 @@ class _Writer:
 
     def __exit__(self, kind, exc, tb) -> None:
         os.close(self.fd)
+        if kind is not None and self.made:
+            try:
+                os.rmdir(self.folder)  # only if empty: what was written stays
+            except OSError:
+                pass
 
 
 class FolderWriter(_Writer):
@@ -260,7 +272,9 @@ class ZipWriter(_Writer):
         return self
 
     def add(self, name: str, data: bytes) -> None:
-        self.zip.writestr(zipfile.ZipInfo(name, time.localtime()[:6]), data)
+        info = zipfile.ZipInfo(name, time.localtime()[:6])
+        info.external_attr = 0o644 << 16  # unzipped files readable as copied ones are
+        self.zip.writestr(info, data)
 
     def __exit__(self, kind, exc, tb) -> None:
         try:

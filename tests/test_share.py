@@ -238,3 +238,27 @@ def test_unknown_person_and_a_file_as_dest_exit_1_with_a_message(sorted_album, c
     (s["tmp"] / "file").write_text("x")
     not_folder = cli("export", s["out"], s["p0"], s["tmp"] / "file")
     assert not_folder.exit_code == 1 and "not a folder" in not_folder.stderr
+
+
+@pytest.mark.parametrize("as_zip", [False, True])
+def test_nothing_readable_exits_1_and_leaves_no_empty_folder_or_zip(sorted_album, cli, as_zip):
+    s = sorted_album
+    for rel in ("b.jpg", "trip/d.jpg"):
+        (s["src"] / rel).unlink()
+    dest = s["tmp"] / ("p1.zip" if as_zip else "p1")
+    result = cli("export", s["out"], s["p1"], dest, *(["--zip"] if as_zip else []))
+    assert result.exit_code == 0  # trip/c.jpg is still there
+    (s["src"] / "trip" / "c.jpg").unlink()
+    dest2 = s["tmp"] / ("again.zip" if as_zip else "again")
+    result = cli("export", s["out"], s["p1"], dest2, *(["--zip"] if as_zip else []))
+    assert result.exit_code == 1 and "nothing written" in result.stderr
+    assert not dest2.exists()
+    assert not [p for p in s["tmp"].iterdir() if p.name.startswith(".")]
+
+
+def test_zip_members_unzip_readable(sorted_album, cli):
+    s = sorted_album
+    dest = s["tmp"] / "p0.zip"
+    assert cli("export", s["out"], s["p0"], dest, "--zip").exit_code == 0
+    with zipfile.ZipFile(dest) as z:
+        assert {info.external_attr >> 16 for info in z.infolist()} == {0o644}
