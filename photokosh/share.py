@@ -18,7 +18,8 @@ import stat
 import time
 import uuid
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,15 +72,22 @@ def export_people(catalog: Catalog, people: list[str], dest: Path, *, as_zip: bo
     if missing:
         raise PhotokoshError(f"{', '.join(missing)} has no photos in OUT (hidden, or fewer "
                              "than --min-photos): nothing exported")
-    dest = check_dest(Path(dest), catalog, as_zip, force)
+    with dest_failures(Path(dest)):
+        return _export(catalog, rels, set(people), check_dest(Path(dest), catalog, as_zip,
+                                                              force),
+                       as_zip, blur, force, keep_date, progress)
+
+
+def _export(catalog, rels, people, dest, as_zip, blur, force, keep_date,
+            progress) -> Exported:
     names = file_names(rels)
     photos = {p.rel: p for p in catalog.photos}
-    result = Exported(dest, list(people), as_zip)
+    result = Exported(dest, sorted(people), as_zip)
     writer = ZipWriter(dest, force) if as_zip else FolderWriter(dest, force)
-    with io_failures(dest), writer:
+    with writer:
         for done, rel in enumerate(rels, 1):
             try:
-                data = shared_copy(catalog.source, photos[rel], set(people), blur, keep_date,
+                data = shared_copy(catalog.source, photos[rel], people, blur, keep_date,
                                    names[rel])
             except UnreadablePhoto as exc:
                 result.skipped.append((rel, exc.reason))
@@ -93,6 +101,18 @@ def export_people(catalog: Catalog, people: list[str], dest: Path, *, as_zip: bo
             raise PhotokoshError(f"none of the {len(rels)} photo(s) could be exported "
                                  f"({rel}: {reason}); nothing written")
     return result
+
+
+@contextmanager
+def dest_failures(dest: Path) -> Iterator[None]:
+    """An OSError writing DEST as a message that names it, never a traceback."""
+    try:
+        yield
+    except OSError as exc:
+        where = f": {exc.filename}" if isinstance(exc.filename, str) else ""
+        raise PhotokoshError(f"could not write {dest} ({exc.strerror or exc}{where}): fix "
+                             "that or choose another DEST; the files written are whole"
+                             ) from exc
 
 
 def shared_copy(source: Path, photo: PhotoEntry, people: set[str], blur: str,

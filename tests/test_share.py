@@ -262,3 +262,12 @@ def test_zip_members_unzip_readable(sorted_album, cli):
     assert cli("export", s["out"], s["p0"], dest, "--zip").exit_code == 0
     with zipfile.ZipFile(dest) as z:
         assert {info.external_attr >> 16 for info in z.infolist()} == {0o644}
+
+
+def test_dest_that_cannot_be_made_exits_1_naming_it(sorted_album, cli):
+    s = sorted_album
+    (s["tmp"] / "file").write_text("x")
+    for zipped in ([], ["--zip"]):
+        result = cli("export", s["out"], s["p0"], s["tmp"] / "file" / "dest", *zipped)
+        assert result.exit_code == 1 and "Traceback" not in result.stderr
+        assert "could not write" in result.stderr and "choose another DEST" in result.stderr
