@@ -262,3 +262,38 @@ def test_demo_find_a_new_photo_of_obama_returns_his_person_and_photos(demo):
     assert face["person"] == _person_of(demo["report"], labels, "barack_obama")
     assert face["photos"] == obama and len(obama) == 10
     assert face["distance"] < 0.6
+
+
+def test_export_of_a_photo_with_gps_leaves_no_gps_and_one_face(tmp_path):
+    """A real group photo given GPS, a camera and a date through Pillow: the copy exported
+    with --blur-others has none of them, and dlib finds only the person's face in it."""
+    from photokosh.faces import DlibEmbedder
+    from photokosh.images import Decoded
+
+    demo_photos = _need(SHARED_PHOTOS / "demo") / "white-house"
+    src = tmp_path / "photos"
+    src.mkdir()
+    with Image.open(demo_photos / "two_people.jpg") as image:
+        exif = Image.Exif()
+        exif[0x010F] = "PhoneMaker"
+        exif.get_ifd(0x8825).update({1: "N", 2: (38.0, 53.0, 52.0), 3: "W", 4: (77.0, 2.0, 11.0)})
+        image.save(src / "two_people.jpg", exif=exif.tobytes(), quality=95)
+    (src / "obama.jpg").write_bytes((demo_photos / "obama.jpg").read_bytes())
+    with Image.open(src / "two_people.jpg") as tagged:
+        assert tagged.getexif().get_ifd(0x8825)
+    out, dest = tmp_path / "out", tmp_path / "dest"
+    runner = CliRunner()
+    assert runner.invoke(main, ["sort", str(src), "-o", str(out), "-q"]).exit_code == 0
+    people = json.loads(runner.invoke(main, ["people", str(out), "--json"]).stdout)
+    obama = next(p["id"] for p in people if p["photo_count"] == 2)
+    result = runner.invoke(main, ["export", str(out), obama, str(dest), "--blur-others", "-q"])
+    assert result.exit_code == 0, result.stderr
+    with Image.open(dest / "two_people.jpg") as copy:
+        assert not copy.getexif() and "exif" not in copy.info
+        pixels = np.asarray(copy.convert("RGB"))
+    hog = DlibEmbedder("hog", upsample=1)
+    found = hog.faces(Decoded(pixels, pixels.shape[1], pixels.shape[0], 1.0))
+    with Image.open(src / "obama.jpg") as portrait:
+        ref = np.asarray(portrait.convert("RGB"))
+    (his,) = hog.faces(Decoded(ref, ref.shape[1], ref.shape[0], 1.0))
+    assert len(found) == 1 and np.linalg.norm(found[0].embedding - his.embedding) < 0.6
