@@ -60,11 +60,12 @@ def _export(run, quiet: bool, **options):
 @quiet_option
 def export(out: Path, person: str, dest: Path, blur_others: bool, blur_all: bool,
            as_json: bool, quiet: bool, **options) -> None:
-    """Copy every photo of PERSON (an id or name) to DEST, a folder (or a zip) outside
-    PHOTOS and OUT, named as in PHOTOS (name-2.jpg for a second name.jpg).
+    """Copy every photo of PERSON to DEST, without metadata.
 
-    The copies are upright and carry no metadata (no GPS, camera or EXIF) unless asked.
-    DEST must be new or empty unless --force.
+    PERSON is an id or a name; DEST a folder (or, with --zip, a zip file) outside PHOTOS
+    and OUT. The copies are named as in PHOTOS (name-2.jpg for a second name.jpg), upright,
+    with no metadata (GPS, camera, EXIF) unless --keep-date. DEST must be new or empty
+    unless --force.
 
     \b
     Example:
@@ -91,7 +92,7 @@ def export(out: Path, person: str, dest: Path, blur_others: bool, blur_all: bool
 def find(obj: common.Context, out: Path, selfies: tuple[Path, ...], threshold: float,
          dest: Path | None, blur_others: bool, blur_all: bool, as_json: bool, quiet: bool,
          **options) -> None:
-    """Say who the faces in SELFIES are among OUT's people, and list their photos.
+    """Say who the faces in SELFIES are, and list their photos.
 
     Each face gets the nearest person and the distance; "nobody" beyond the threshold
     (dlib's 0.6), a close call when a second person is nearly as near (not exported).
@@ -128,7 +129,9 @@ def find(obj: common.Context, out: Path, selfies: tuple[Path, ...], threshold: f
               help="A person (id or name) who must appear; give it once per person.")
 @json_option("Print the people and photos as JSON.")
 def photos(out: Path, people: tuple[str, ...], as_json: bool) -> None:
-    """List the photos in which every PERSON given with --with appears (paths in PHOTOS).
+    """List the photos that show every PERSON given with --with.
+
+    PERSON is an id or a name; the paths are relative to PHOTOS.
 
     \b
     Example:
