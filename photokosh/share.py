@@ -30,13 +30,15 @@ from . import images
 from .catalog import Catalog, PhotoEntry, looking
 from .errors import PhotokoshError, UnreadablePhoto, io_failures
 from .people import resolve_person
+from .strip import strip_jpeg
 
 BLUR = ("none", "others", "all")  # whose faces an export blurs: nobody's, all but PERSON's, all
 TMP_PREFIX, TMP_SUFFIX = ".photokosh-export-", ".tmp"
-QUALITY = 95  # JPEG/WebP re-encoding of an unblurred copy: no visible loss
+QUALITY = 95  # an unblurred copy that has to be re-encoded (HEIC, WebP): no visible loss
 _NO_LINKS = (errno.EPERM, errno.EXDEV, errno.EOPNOTSUPP, errno.EMLINK)  # FAT, exFAT sticks
 DATE_TAGS = (0x9003, 0x9011)  # DateTimeOriginal, OffsetTimeOriginal (in the Exif IFD)
-EXIF_IFD = 0x8769
+EXIF_IFD, ORIENTATION = 0x8769, 0x0112
+JPEG = (".jpg", ".jpeg", ".jpe")
 
 
 @dataclass
@@ -61,10 +63,10 @@ def export_person(out: Path, person: str, dest: Path, **options) -> Exported:
 def export_people(catalog: Catalog, people: list[str], dest: Path, *, as_zip: bool = False,
                   blur: str = "none", force: bool = False, keep_date: bool = False,
                   progress: Callable[[str, int, int], None] | None = None) -> Exported:
-    """Every photo of any of `people` (ids), re-encoded upright from its pixels with no
-    metadata but, with `keep_date`, the capture date (and the ICC colour profile, which only
-    says how to show the pixels); `blur` as in BLUR. Photos changed in PHOTOS since the last
-    sort, or gone, are skipped with a reason."""
+    """Every photo of any of `people` (ids) with no metadata but, with `keep_date`, the
+    capture date (and the ICC colour profile, which only says how to show the pixels): a
+    JPEG as it is (strip.py), else written anew upright from its pixels; `blur` as in BLUR.
+    Photos changed in PHOTOS since the last sort, or gone, are skipped with a reason."""
     if blur not in BLUR:
         raise ValueError(f"blur must be one of {BLUR}, not {blur!r}")
     rels = sorted({rel for p in catalog.people if p.id in people for rel in p.photos})
@@ -123,7 +125,12 @@ def shared_copy(source: Path, photo: PhotoEntry, people: set[str], blur: str,
         raise UnreadablePhoto("changed in PHOTOS since OUT was last sorted: run `photokosh "
                               "sort` first, then export again")
     original = images.open_image(data)
-    exif = date_exif(original) if keep_date else None
+    if blur == "none" and original.format == "JPEG" and Path(name).suffix.lower() in JPEG:
+        # as it is, without a byte of metadata: no quality lost; upright by its tag
+        stripped = strip_jpeg(data, kept_exif(original, keep_date, orientation=True))
+        if stripped is not None:
+            return stripped
+    exif = kept_exif(original, keep_date)  # before decode() applies the orientation
     icc = original.info.get("icc_profile")
     image = Image.fromarray(images.decode(original).pixels)
     if blur != "none":
@@ -137,17 +144,20 @@ def shared_copy(source: Path, photo: PhotoEntry, people: set[str], blur: str,
     return buffer.getvalue()
 
 
-def date_exif(image: Image.Image) -> bytes | None:
-    """An EXIF block holding only the capture date of `image` (None if it has none)."""
-    try:
-        found = image.getexif().get_ifd(EXIF_IFD)
-    except Exception:  # a damaged EXIF block: no date to keep
-        return None
+def kept_exif(image: Image.Image, date: bool, orientation: bool = False) -> bytes | None:
+    """An EXIF block holding only what is kept of `image`'s: with `date` its capture date,
+    with `orientation` its orientation (None when that leaves nothing)."""
     kept = Image.Exif()
-    for tag in DATE_TAGS:
-        if found.get(tag):
-            kept.get_ifd(EXIF_IFD)[tag] = found[tag]
-    return kept.tobytes() if kept.get_ifd(EXIF_IFD) else None
+    try:
+        found = image.getexif()
+        if orientation and found.get(ORIENTATION, 1) != 1:
+            kept[ORIENTATION] = found[ORIENTATION]
+        for tag in DATE_TAGS if date else ():
+            if found.get_ifd(EXIF_IFD).get(tag):
+                kept.get_ifd(EXIF_IFD)[tag] = found.get_ifd(EXIF_IFD)[tag]
+    except Exception:  # a damaged EXIF block: nothing in it to keep
+        return None
+    return kept.tobytes() if dict(kept) or kept.get_ifd(EXIF_IFD) else None
 
 
 def check_dest(dest: Path, catalog: Catalog, as_zip: bool, force: bool) -> Path:

@@ -3,6 +3,7 @@ the demo album (through the command line, with --blur) and one of lfw-small serv
 
 from __future__ import annotations
 
+import io
 import json
 
 import numpy as np
@@ -297,3 +298,22 @@ def test_export_of_a_photo_with_gps_leaves_no_gps_and_one_face(tmp_path):
         ref = np.asarray(portrait.convert("RGB"))
     (his,) = hog.faces(Decoded(ref, ref.shape[1], ref.shape[0], 1.0))
     assert len(found) == 1 and np.linalg.norm(found[0].embedding - his.embedding) < 0.6
+
+
+def test_demo_export_drops_alex2s_real_gps_and_keeps_the_image_bytes(demo, tmp_path):
+    """hamilton/alex2.jpg carries GPS from its camera: the exported copy has none, and the
+    same pixels (its compressed image is copied, not re-encoded)."""
+    report, labels, out, source = demo["report"], demo["labels"], demo["out"], demo["source"]
+    original = (source / "hamilton" / "alex2.jpg").read_bytes()
+    with Image.open(source / "hamilton" / "alex2.jpg") as image:
+        assert image.getexif().get_ifd(0x8825)  # the source does carry GPS
+    dest = tmp_path / "alex"
+    result = CliRunner().invoke(main, ["export", str(out), _person_of(report, labels,
+                                       "alex_lacamoire"), str(dest), "-q"])
+    assert result.exit_code == 0, result.stderr
+    with Image.open(dest / "alex2.jpg") as image:
+        assert not image.getexif() and "xmp" not in image.info and "photoshop" not in image.info
+        with Image.open(io.BytesIO(original)) as source_image:
+            assert np.array_equal(np.asarray(image), np.asarray(source_image))
+    assert (dest / "alex2.jpg").stat().st_size < len(original)  # its EXIF thumbnail is gone
+    assert sorted(p.name for p in dest.iterdir()) == ["alex1.jpg", "alex2.jpg", "alex3.png"]
