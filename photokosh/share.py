@@ -74,34 +74,26 @@ def export_people(catalog: Catalog, people: list[str], dest: Path, *, as_zip: bo
     if missing:
         raise PhotokoshError(f"{', '.join(missing)} has no photos in OUT (hidden, or fewer "
                              "than --min-photos): nothing exported")
-    with dest_failures(Path(dest)):
-        return _export(catalog, rels, set(people), check_dest(Path(dest), catalog, as_zip,
-                                                              force),
-                       as_zip, blur, force, keep_date, progress)
-
-
-def _export(catalog, rels, people, dest, as_zip, blur, force, keep_date,
-            progress) -> Exported:
-    names = file_names(rels)
     photos = {p.rel: p for p in catalog.photos}
-    result = Exported(dest, sorted(people), as_zip)
-    writer = ZipWriter(dest, force) if as_zip else FolderWriter(dest, force)
-    with writer:
-        for done, rel in enumerate(rels, 1):
-            try:
-                data = shared_copy(catalog.source, photos[rel], people, blur, keep_date,
-                                   names[rel])
-            except UnreadablePhoto as exc:
-                result.skipped.append((rel, exc.reason))
-                continue
-            writer.add(names[rel], data)
-            result.files.append({"photo": rel, "file": names[rel]})
-            if progress:
-                progress("export", done, len(rels))
-        if not result.files:  # no empty zip, no empty folder left behind
-            rel, reason = result.skipped[0]
-            raise PhotokoshError(f"none of the {len(rels)} photo(s) could be exported "
-                                 f"({rel}: {reason}); nothing written")
+    names = file_names(rels)
+    with dest_failures(Path(dest)):
+        dest = check_dest(Path(dest), catalog, as_zip, force)
+        result = Exported(dest, sorted(people), as_zip)
+        with ZipWriter(dest, force) if as_zip else FolderWriter(dest, force) as writer:
+            for done, rel in enumerate(rels, 1):
+                try:
+                    data = shared_copy(catalog.source, photos[rel], set(people), blur,
+                                       keep_date, names[rel])
+                    writer.add(names[rel], data)
+                    result.files.append({"photo": rel, "file": names[rel]})
+                except UnreadablePhoto as exc:
+                    result.skipped.append((rel, exc.reason))
+                if progress:
+                    progress("export", done, len(rels))
+            if not result.files:  # no empty zip, no empty folder left behind
+                rel, reason = result.skipped[0]
+                raise PhotokoshError(f"none of the {len(rels)} photo(s) could be exported "
+                                     f"({rel}: {reason}); nothing written")
     return result
 
 
