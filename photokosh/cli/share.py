@@ -21,7 +21,7 @@ _EXPORT_OPTIONS = [
                  help="Blur every face but the person's own (as --blur does)."),
     click.option("--blur-all", is_flag=True, help="Blur every face."),
     click.option("--keep-date", is_flag=True,
-                 help="Keep the capture date (EXIF); all other metadata goes, GPS first."),
+                 help="Keep the capture date (EXIF); all other metadata, GPS too, goes."),
     click.option("--force", is_flag=True,
                  help="Write into a non-empty DEST, replacing files of the names written "
                       "(nothing else there is removed), or replace the zip file."),
