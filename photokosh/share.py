@@ -48,6 +48,7 @@ class Exported:
     dest: Path
     people: list[str]
     zip: bool
+    names: dict[str, str | None] = field(default_factory=dict)  # of `people`, if named
     files: list[dict] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (photo, reason)
 
@@ -78,7 +79,8 @@ def export_people(catalog: Catalog, people: list[str], dest: Path, *, as_zip: bo
     names = file_names(rels)
     with dest_failures(Path(dest)):
         dest = check_dest(Path(dest), catalog, as_zip, force)
-        result = Exported(dest, sorted(people), as_zip)
+        result = Exported(dest, sorted(people), as_zip,
+                          {p.id: p.name for p in catalog.people if p.id in people})
         with ZipWriter(dest, force) if as_zip else FolderWriter(dest, force) as writer:
             for done, rel in enumerate(rels, 1):
                 try:

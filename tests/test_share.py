@@ -316,3 +316,14 @@ def test_dest_that_cannot_be_made_exits_1_naming_it(sorted_album, cli):
         result = cli("export", s["out"], s["p0"], s["tmp"] / "file" / "dest", *zipped)
         assert result.exit_code == 1 and "Traceback" not in result.stderr
         assert "could not write" in result.stderr and "choose another DEST" in result.stderr
+
+
+def test_export_by_name_says_whose_photos_went_where(sorted_album, cli):
+    s = sorted_album
+    assert cli("name", s["out"], s["p0"], "Alice Smith").exit_code == 0
+    text = cli("export", s["out"], "Alice Smith", s["tmp"] / "alice")
+    assert text.exit_code == 0
+    assert text.stdout.splitlines()[-1] == (f"3 photo(s) of {s['p0']} (Alice Smith) exported "
+                                            f"to {(s['tmp'] / 'alice').resolve()}")
+    doc = json.loads(cli("export", s["out"], "Alice Smith", s["tmp"] / "a2", "--json").stdout)
+    assert doc["people"] == [s["p0"]] and doc["names"] == {s["p0"]: "Alice Smith"}

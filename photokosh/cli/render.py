@@ -115,7 +115,7 @@ def folder_of(report: dict, person: str) -> None:
 
 def exported_doc(result) -> dict:
     return {"dest": str(result.dest), "zip": result.zip, "people": result.people,
-            "files": result.files,
+            "names": result.names, "files": result.files,
             "skipped": [{"photo": rel, "reason": why} for rel, why in result.skipped]}
 
 
@@ -130,7 +130,9 @@ def exported(result, as_json: bool) -> None:
 def _export_lines(result) -> None:
     for item in result.files:
         click.echo(f"{item['photo']}\t{item['file']}")
-    click.echo(f"{len(result.files)} photo(s) of {', '.join(result.people)} exported to "
+    who = ", ".join(f"{pid} ({result.names[pid]})" if result.names.get(pid) else pid
+                    for pid in result.people)
+    click.echo(f"{len(result.files)} photo(s) of {who} exported to "
                f"{result.dest}" + (f", {len(result.skipped)} skipped" if result.skipped else ""))
 
 
