@@ -119,7 +119,9 @@ def shared_copy(source: Path, photo: PhotoEntry, people: set[str], blur: str,
         raise UnreadablePhoto("changed in PHOTOS since OUT was last sorted: run `photokosh "
                               "sort` first, then export again")
     original = images.open_image(data)
-    if blur == "none" and original.format == "JPEG" and Path(name).suffix.lower() in JPEG:
+    # MPO: a JPEG with more images after it (cameras' previews), which strip_jpeg cuts off
+    lossless = original.format in ("JPEG", "MPO") and Path(name).suffix.lower() in JPEG
+    if blur == "none" and lossless:
         # as it is, without a byte of metadata: no quality lost; upright by its tag
         stripped = strip_jpeg(data, kept_exif(original, keep_date, orientation=True))
         if stripped is not None:

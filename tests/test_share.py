@@ -327,3 +327,22 @@ def test_export_by_name_says_whose_photos_went_where(sorted_album, cli):
                                             f"to {(s['tmp'] / 'alice').resolve()}")
     doc = json.loads(cli("export", s["out"], "Alice Smith", s["tmp"] / "a2", "--json").stdout)
     assert doc["people"] == [s["p0"]] and doc["names"] == {s["p0"]: "Alice Smith"}
+
+
+def test_a_multi_picture_jpeg_is_handed_over_as_its_first_image_alone(tmp_path, cli):
+    src = tmp_path / "photos"
+    src.mkdir()
+    first = Image.new("RGB", (240, 160), (128, 128, 128))
+    first.paste(PALETTE[0], (10, 20, 50, 60))
+    preview = Image.new("RGB", (60, 40), (10, 10, 10))
+    first.save(src / "camera.jpg", "MPO", save_all=True, append_images=[preview])
+    with Image.open(src / "camera.jpg") as check:
+        assert check.format == "MPO" and check.n_frames == 2
+    out = tmp_path / "out"
+    assert cli("sort", src, "-o", out).exit_code == 0
+    assert cli("export", out, "1", tmp_path / "dest").exit_code == 0
+    data = (tmp_path / "dest" / "camera.jpg").read_bytes()
+    assert data.count(b"\xff\xd8\xff") == 1  # one image: the preview is not handed over
+    with Image.open(tmp_path / "dest" / "camera.jpg") as copy:
+        assert copy.format == "JPEG" and copy.size == (240, 160)
+        assert np.array_equal(np.asarray(copy), np.asarray(Image.open(src / "camera.jpg")))
