@@ -346,3 +346,13 @@ def test_a_multi_picture_jpeg_is_handed_over_as_its_first_image_alone(tmp_path, 
     with Image.open(tmp_path / "dest" / "camera.jpg") as copy:
         assert copy.format == "JPEG" and copy.size == (240, 160)
         assert np.array_equal(np.asarray(copy), np.asarray(Image.open(src / "camera.jpg")))
+
+
+def test_export_follows_the_users_corrections(sorted_album, cli):
+    s = sorted_album
+    assert cli("move", s["out"], "trip/d.jpg", s["p0"]).exit_code == 0  # d's face is p0's
+    doc = json.loads(cli("export", s["out"], s["p0"], s["tmp"] / "d1", "--json").stdout)
+    assert [f["photo"] for f in doc["files"]] == ["a.jpg", "b.jpg", "trip/c.jpg", "trip/d.jpg"]
+    assert cli("hide", s["out"], s["p1"]).exit_code == 0
+    hidden = cli("export", s["out"], s["p1"], s["tmp"] / "d2")
+    assert hidden.exit_code == 1 and "hidden" in hidden.stderr
