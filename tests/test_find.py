@@ -155,3 +155,15 @@ def test_find_export_hands_over_no_close_call(sorted_album, cli, monkeypatch):
     assert result.exit_code == 1
     assert f"not exported: {s['p0']} is a close call" in result.stderr
     assert "close call" in result.stdout and not dest.exists()
+
+
+def test_find_photos_and_export_work_while_a_run_holds_outs_lock(sorted_album, cli):
+    from photokosh.lock import run_lock
+
+    s = sorted_album
+    selfie = draw(s["tmp"] / "me.jpg", [0])
+    with run_lock(s["out"].resolve()):  # as a sort in progress holds it
+        assert cli("name", s["out"], s["p0"], "Alice").exit_code == 4  # the lock is held
+        assert cli("find", s["out"], selfie, "--json").exit_code == 0
+        assert cli("photos", s["out"], "--with", s["p0"]).exit_code == 0
+        assert cli("export", s["out"], s["p0"], s["tmp"] / "dest").exit_code == 0
