@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from . import images
-from .faces import FACE_MARGIN
+from .faces import FACE_MARGIN, box_iou
 from .layout import BLURRED
 from .yunet import find_faces
 
@@ -20,6 +20,7 @@ BLOCKS = 6
 # and what is found is blurred too, this many times at most: a face the detector scored under
 # its threshold, and blurred faces that still read as faces (docs/detector.md, "Blurring").
 RECHECKS = 2
+QUALITY = 90  # JPEG and WebP copies
 
 _SAVE_AS = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG", ".webp": "WEBP", ".tif": "TIFF",
             ".tiff": "TIFF", ".bmp": "BMP", ".gif": "GIF"}
@@ -87,14 +88,57 @@ def blurred_rel(rel: str) -> str:
 def write_blurred(data: bytes, boxes: list[tuple[int, int, int, int]], rel: str,
                   dest: BinaryIO) -> None:
     """Decode the photo upright, blur `boxes` and write it to `dest` without any metadata."""
-    image = blur_faces(images.load_upright(data), boxes)
+    save_clean(blur_and_check(images.load_upright(data), boxes), rel, dest)
+
+
+Box = tuple[int, int, int, int]
+
+
+def blur_and_check(image: Image.Image, boxes: list[Box], keep: list[Box] = ()) -> Image.Image:
+    """`image` with `boxes` blurred, then looked at again (RECHECKS) and what still reads
+    as a face blurred too, except a face on one of the `keep` boxes (export --blur-others:
+    the person shared keeps their face, even where a neighbour's blurred margin reaches it)."""
+    original, blurred = image, list(boxes)
+    image = _restore(blur_faces(image, boxes), original, keep, blurred)
     for _ in range(RECHECKS):
-        left = find_faces(np.asarray(image.convert("RGB")))
+        left = [b for b in find_faces(np.asarray(image.convert("RGB")))
+                if not any(_same_face(b, k) for k in keep)]
         if not left:
             break
-        image = blur_faces(image, left)
+        blurred += left
+        image = _restore(blur_faces(image, left), original, keep, blurred)
+    return image
+
+
+def _restore(image: Image.Image, original: Image.Image, keep: list[Box],
+             blurred: list[Box]) -> Image.Image:
+    """`image` with the `keep` boxes as in `original`, but for any part of them that is a
+    blurred face's own box (faces that overlap stay hidden)."""
+    if not keep:
+        return image
+    mask = Image.new("L", image.size, 0)
+    draw = ImageDraw.Draw(mask)
+    for box in keep:
+        draw.rectangle(box, fill=255)
+    for box in blurred:
+        draw.rectangle(tuple(int(v) for v in box), fill=0)
+    image.paste(original, (0, 0), mask)
+    return image
+
+
+def _same_face(found, kept: Box) -> bool:
+    # the second look's box (YuNet's) and the stored one differ a little for the same face
+    cx, cy = (found[0] + found[2]) / 2, (found[1] + found[3]) / 2
+    return kept[0] <= cx <= kept[2] and kept[1] <= cy <= kept[3] or box_iou(found, kept) >= 0.3
+
+
+def save_clean(image: Image.Image, rel: str, dest: BinaryIO, exif: bytes | None = None,
+               icc: bytes | None = None, quality: int = QUALITY) -> None:
+    """Write `image` in the format `rel` names (JPEG when Pillow cannot write it) to `dest`
+    with no metadata but the `exif` and `icc` profile given."""
     fmt = _SAVE_AS.get(Path(rel).suffix.lower(), "JPEG")
-    options = {"quality": 90} if fmt in ("JPEG", "WEBP") else {}
+    options = {"quality": quality} if fmt in ("JPEG", "WEBP") else {}
+    options.update({k: v for k, v in (("exif", exif), ("icc_profile", icc)) if v})
     # A fresh image from pixels carries no EXIF, GPS, XMP or ICC data to leak.
     clean = Image.frombytes(image.mode, image.size, image.tobytes())
     clean.save(dest, format=fmt, **options)

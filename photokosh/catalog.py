@@ -9,6 +9,8 @@ centre first); faces of forgotten people stay as boxes, belonging to nobody.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +19,7 @@ import numpy as np
 from .cluster import person_cohesion
 from .constraints import from_corrections
 from .doubt import looks_like_two, split_ratio
-from .errors import PhotokoshError
+from .errors import PhotokoshError, StateError
 from .groups import to_centre
 from .names import unique_folders
 from .records import StoredFace
@@ -105,6 +107,20 @@ def load_catalog(out: Path) -> Catalog:
     with open_state(out, lock=False) as state:
         last = last_run(state, out)
         return read_catalog(state, Path(last["source"]), out, last["run"])
+
+
+@contextmanager
+def looking(out: Path) -> Iterator[tuple[State, Catalog]]:
+    """OUT's state, read-only and writing no byte (State.reader), and its catalogue: for the
+    commands that only look at OUT (export, find, photos), even while a run works on it."""
+    out = Path(out).resolve()
+    state = State.reader(out)
+    if state is None:
+        raise StateError(f"{out} holds no photokosh state: run `photokosh sort PHOTOS -o OUT` "
+                         "first")
+    with closing(state):
+        last = last_run(state, out)
+        yield state, read_catalog(state, Path(last["source"]), out, last["run"])
 
 
 def read_catalog(state: State, source: Path, out: Path, run: int | None) -> Catalog:

@@ -3,6 +3,7 @@ the demo album (through the command line, with --blur) and one of lfw-small serv
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
@@ -254,3 +255,119 @@ def test_demo_names_travel_through_xmp_both_ways(demo, tmp_path):
             x, y = a["X"] * photo["width"], a["Y"] * photo["height"]
             assert any(name == region["Name"] and box[0] < x < box[2] and box[1] < y < box[3]
                        for name, box in expected), (rel, region)
+
+
+def _person_of(report, labels, name):
+    """The demo person whose folder holds exactly `name`'s photos."""
+    theirs = {path for path, people in labels.items() if name in people}
+    return next(p["id"] for p in report["people"] if set(p["photos"]) == theirs)
+
+
+def test_demo_export_blur_others_leaves_exactly_the_persons_face(demo, tmp_path):
+    """Issue 24: in each exported copy of a group photo dlib finds one face, the person's
+    (their box, their descriptor), and no other; no copy carries EXIF (so no GPS)."""
+    from photokosh.catalog import looking
+    from photokosh.faces import DlibEmbedder, box_iou
+    from photokosh.images import Decoded
+
+    report, labels, out = demo["report"], demo["labels"], demo["out"]
+    with looking(out) as (state, catalog):
+        embeddings = {f.id: f.embedding for f in state.current_faces(catalog.settings["embedder"])}
+    photos = {p.rel: p for p in catalog.photos}
+    groups = sorted(rel for rel, who in labels.items() if len(photos[rel].faces) > 1)
+    assert groups == ["got-premiere/kit_with_rose.jpg", "white-house/obama_and_biden.jpg",
+                      "white-house/two_people.jpg"]
+    hog = DlibEmbedder("hog", upsample=1)
+    yunet = blur_checkers()["yunet"]
+    checked = 0
+    for name in sorted({n for rel in groups for n in labels[rel]}):
+        pid = _person_of(report, labels, name)
+        dest = tmp_path / name
+        result = CliRunner().invoke(main, ["export", str(out), pid, str(dest), "--blur-others",
+                                           "--json", "-q"], catch_exceptions=False)
+        assert result.exit_code == 0, result.stderr
+        files = {f["photo"]: dest / f["file"] for f in json.loads(result.stdout)["files"]}
+        assert set(files) == {rel for rel, who in labels.items() if name in who}
+        for rel, path in files.items():
+            with Image.open(path) as image:
+                assert not image.getexif() and "exif" not in image.info, rel
+                pixels = np.asarray(image.convert("RGB"))
+            if rel not in groups:
+                continue
+            found = hog.faces(Decoded(pixels, pixels.shape[1], pixels.shape[0], 1.0))
+            (theirs,) = [f for f in photos[rel].faces if f.person == pid]
+            assert len(found) == 1, (name, rel, [f.box for f in found])
+            assert yunet(pixels) == 1, (name, rel)  # blur's own checker agrees
+            assert box_iou(found[0].box, theirs.box) >= 0.5, (name, rel)
+            assert np.linalg.norm(found[0].embedding - embeddings[theirs.id]) < 0.6, (name, rel)
+            checked += 1
+    assert checked == 6  # kit and rose in one photo, obama and biden in two (the child: blurred)
+
+
+def test_demo_find_a_new_photo_of_obama_returns_his_person_and_photos(demo):
+    out, labels = demo["out"], demo["labels"]
+    selfie = _need(SHARED_PHOTOS / "new-arrivals") / "obama-720p.jpg"
+    before = tree_state(out)
+    result = CliRunner().invoke(main, ["find", str(out), str(selfie), "--json"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    assert tree_state(out) == before
+    (face,) = json.loads(result.stdout)["found"][0]["faces"]
+    obama = sorted(p for p, who in labels.items() if "barack_obama" in who)
+    assert face["person"] == _person_of(demo["report"], labels, "barack_obama")
+    assert face["photos"] == obama and len(obama) == 10
+    assert face["distance"] < 0.6
+
+
+def test_export_of_a_photo_with_gps_leaves_no_gps_and_one_face(tmp_path):
+    """A real group photo given GPS, a camera and a date through Pillow: the copy exported
+    with --blur-others has none of them, and dlib finds only the person's face in it."""
+    from photokosh.faces import DlibEmbedder
+    from photokosh.images import Decoded
+
+    demo_photos = _need(SHARED_PHOTOS / "demo") / "white-house"
+    src = tmp_path / "photos"
+    src.mkdir()
+    with Image.open(demo_photos / "two_people.jpg") as image:
+        exif = Image.Exif()
+        exif[0x010F] = "PhoneMaker"
+        exif.get_ifd(0x8825).update({1: "N", 2: (38.0, 53.0, 52.0), 3: "W", 4: (77.0, 2.0, 11.0)})
+        image.save(src / "two_people.jpg", exif=exif.tobytes(), quality=95)
+    (src / "obama.jpg").write_bytes((demo_photos / "obama.jpg").read_bytes())
+    with Image.open(src / "two_people.jpg") as tagged:
+        assert tagged.getexif().get_ifd(0x8825)
+    out, dest = tmp_path / "out", tmp_path / "dest"
+    runner = CliRunner()
+    assert runner.invoke(main, ["sort", str(src), "-o", str(out), "-q"]).exit_code == 0
+    people = json.loads(runner.invoke(main, ["people", str(out), "--json"]).stdout)
+    obama = next(p["id"] for p in people if p["photo_count"] == 2)
+    result = runner.invoke(main, ["export", str(out), obama, str(dest), "--blur-others", "-q"])
+    assert result.exit_code == 0, result.stderr
+    with Image.open(dest / "two_people.jpg") as copy:
+        assert not copy.getexif() and "exif" not in copy.info
+        pixels = np.asarray(copy.convert("RGB"))
+    hog = DlibEmbedder("hog", upsample=1)
+    found = hog.faces(Decoded(pixels, pixels.shape[1], pixels.shape[0], 1.0))
+    with Image.open(src / "obama.jpg") as portrait:
+        ref = np.asarray(portrait.convert("RGB"))
+    (his,) = hog.faces(Decoded(ref, ref.shape[1], ref.shape[0], 1.0))
+    assert len(found) == 1 and np.linalg.norm(found[0].embedding - his.embedding) < 0.6
+
+
+def test_demo_export_drops_alex2s_real_gps_and_keeps_the_image_bytes(demo, tmp_path):
+    """hamilton/alex2.jpg carries GPS from its camera: the exported copy has none, and the
+    same pixels (its compressed image is copied, not re-encoded)."""
+    report, labels, out, source = demo["report"], demo["labels"], demo["out"], demo["source"]
+    original = (source / "hamilton" / "alex2.jpg").read_bytes()
+    with Image.open(source / "hamilton" / "alex2.jpg") as image:
+        assert image.getexif().get_ifd(0x8825)  # the source does carry GPS
+    dest = tmp_path / "alex"
+    result = CliRunner().invoke(main, ["export", str(out), _person_of(report, labels,
+                                       "alex_lacamoire"), str(dest), "-q"])
+    assert result.exit_code == 0, result.stderr
+    with Image.open(dest / "alex2.jpg") as image:
+        assert not image.getexif() and "xmp" not in image.info and "photoshop" not in image.info
+        with Image.open(io.BytesIO(original)) as source_image:
+            assert np.array_equal(np.asarray(image), np.asarray(source_image))
+    assert (dest / "alex2.jpg").stat().st_size < len(original)  # its EXIF thumbnail is gone
+    assert sorted(p.name for p in dest.iterdir()) == ["alex1.jpg", "alex2.jpg", "alex3.png"]

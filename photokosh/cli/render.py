@@ -113,6 +113,60 @@ def folder_of(report: dict, person: str) -> None:
             return
 
 
+def exported_doc(result) -> dict:
+    return {"dest": str(result.dest), "zip": result.zip, "people": result.people,
+            "names": result.names, "files": result.files,
+            "skipped": [{"photo": rel, "reason": why} for rel, why in result.skipped]}
+
+
+def exported(result, as_json: bool) -> None:
+    """`photokosh export`: where the copies went, one line per file written."""
+    if as_json:
+        print_json(exported_doc(result))
+        return
+    _export_lines(result)
+
+
+def _export_lines(result) -> None:
+    for item in result.files:
+        click.echo(f"{item['photo']}\t{item['file']}")
+    who = ", ".join(f"{pid} ({result.names[pid]})" if result.names.get(pid) else pid
+                    for pid in result.people)
+    click.echo(f"{len(result.files)} photo(s) of {who} exported to "
+               f"{result.dest}" + (f", {len(result.skipped)} skipped" if result.skipped else ""))
+
+
+def found(found, exported, as_json: bool) -> None:
+    """`photokosh find`: per face of each photo, who it is (or nobody) and their photos."""
+    doc = [{"photo": str(f.photo), "error": f.error,
+            "faces": [{"box": list(m.box), "person": m.person, "name": m.name,
+                       "distance": m.distance, "nearest": m.nearest, "photos": m.photos,
+                       "runner_up": m.runner_up, "runner_up_distance": m.runner_up_distance,
+                       "close_call": m.close_call}
+                      for m in f.faces]} for f in found]
+    if as_json:
+        print_json({"found": doc, "export": exported_doc(exported) if exported else None})
+        return
+    for f in found:
+        if f.error or not f.faces:
+            click.echo(f"{f.photo}: {f.error or 'no face found'}")
+        for n, m in enumerate(f.faces, 1):
+            where = f"{f.photo}#{n}" if len(f.faces) > 1 else str(f.photo)
+            if m.person is None:
+                near = f" (nearest {m.nearest} at {m.distance:.2f})" if m.nearest else ""
+                click.echo(f"{where}: nobody{near}")
+                continue
+            who = f"{m.person} ({m.name})" if m.name else m.person
+            close = (f" (close call: {m.runner_up} at {m.runner_up_distance:.2f})"
+                     if m.close_call else "")
+            click.echo(f"{where}: {who} at distance {m.distance:.2f}{close}, "
+                       f"{len(m.photos)} photos")
+            for rel in m.photos:
+                click.echo(f"  {rel}")
+    if exported:
+        _export_lines(exported)
+
+
 def scores(r: dict, console: Console) -> None:
     """`photokosh evaluate`: precision, recall and F, then the worst merges and splits."""
     table = Table(box=None)
