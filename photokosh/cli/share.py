@@ -95,8 +95,8 @@ def find(obj: common.Context, out: Path, selfies: tuple[Path, ...], threshold: f
     """Say who the faces in SELFIES are, and list their photos.
 
     Each face gets the nearest person and the distance; "nobody" beyond the threshold
-    (dlib's 0.6), a close call when a second person is nearly as near (not exported).
-    OUT is not changed.
+    (0.5, tighter than dlib's 0.6: see docs/sharing.md), a close call when a second person
+    is nearly as near (not exported). OUT is not changed.
 
     \b
     Example:
