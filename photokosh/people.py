@@ -42,6 +42,11 @@ def merge_people(out: Path, source: str, target: str, force: bool = False) -> So
         src, dst = resolve_person(state, source), resolve_person(state, target)
         if src == dst:
             raise PhotokoshError(f"{source} and {target} are the same person already")
+        apart = [c.id for c in state.corrections() if c.kind == "apart"
+                 and {c.person, c.value["other"]} == {src, dst}]
+        if apart and not force:
+            raise PhotokoshError(f"{src} and {dst} are two people, you said (correction "
+                                 f"{apart[0]}): `undo` it, or add --force to merge them anyway")
         together = state.shared_photos(src, dst)
         if together and not force:
             raise PhotokoshError(
