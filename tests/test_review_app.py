@@ -273,3 +273,20 @@ def test_the_command_prints_the_address_holds_the_lock_and_stops_on_ctrl_c(sorte
 def test_review_of_a_folder_without_a_run_fails_cleanly(tmp_path, cli):
     result = cli("review", tmp_path, "--no-browser")
     assert result.exit_code == 1 and result.stdout == "" and "photokosh sort" in result.stderr
+
+
+def test_new_since_the_last_run_is_marked(sorted_out, cli):
+    src, out = sorted_out
+    first = Browser(out)
+    assert not first.context.review().marks_new  # after a first run, everything is new
+    assert "badge new" not in first.page("/person/person_001")
+    photo(src / "later.jpg", [0])
+    ok(cli("sort", src, "-o", out, "-q"))
+    browser = Browser(out)
+    review = browser.context.review()
+    [new] = [f for f in review.faces.values() if f.new]
+    assert new.photo == "later.jpg" and new.person == "person_001"
+    html = browser.page("/person/person_001")
+    assert re.search(rf'class="face new" data-face="{new.id}"', html)
+    assert html.count('<span class="badge new">new</span>') == 1
+    assert '<span class="badge new">1 new</span>' in browser.page("/")

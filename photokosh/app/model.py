@@ -61,6 +61,7 @@ class Review:
     unknown_groups: list[list[int]]  # face ids, largest group first
     photos: dict[str, list[FaceEntry]] = field(default_factory=dict)  # hash -> faces
     photo_of: dict[str, str] = field(default_factory=dict)  # hash -> relative path
+    marks_new: bool = False  # "new" means something: not every photo came in the last run
 
     @property
     def blurred(self) -> bool:
@@ -113,7 +114,8 @@ def build_review(out: Path) -> Review:
     unknown = [f.id for f in faces.values() if f.person is None and f.id in embeddings]
     return Review(catalog, faces, people, order, once, sorted(rules.hidden),
                   suggest(people, faces, embeddings, together | rules.apart),
-                  group_unknown(unknown, embeddings), photos, photo_of)
+                  group_unknown(unknown, embeddings), photos, photo_of,
+                  any(not p.new for p in catalog.photos))
 
 
 def suggest(people: dict[str, PersonEntry], faces: dict[int, FaceRef],

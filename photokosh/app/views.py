@@ -36,7 +36,9 @@ def clear() -> bool:
 def _shared():
     context = _context()
     review = context.review()
-    return {"review": review, "csrf": context.csrf, "clear": clear(),
+    mode = "clear" if clear() else "as-sorted"  # in the address: the browser's cache
+    return {"review": review, "csrf": context.csrf, "clear": clear(), "mode": mode,
+            "face_url": lambda fid: f"/face/{fid}.jpg?{mode}",  # keeps the two apart
             "next": request.full_path.rstrip("?")}
 
 
