@@ -290,3 +290,34 @@ def test_new_since_the_last_run_is_marked(sorted_out, cli):
     assert re.search(rf'class="face new" data-face="{new.id}"', html)
     assert html.count('<span class="badge new">new</span>') == 1
     assert '<span class="badge new">1 new</span>' in browser.page("/")
+
+
+def test_faces_without_a_thumbnail_are_cut_in_memory_blurred_or_not(tmp_path, cli):
+    from photokosh import thumbs
+
+    src, out = album(tmp_path), tmp_path / "out"
+    ok(cli("sort", src, "-o", out, "-q", "--blur"))
+    for jpg in (out / ".photokosh" / "thumbs").glob("*.jpg"):
+        jpg.unlink()  # as for a face the page shows no thumbnail of
+    browser = Browser(out)
+    ref = next(iter(browser.context.review().faces.values()))
+    before = tree_state(out)
+    as_sorted = browser.get(f"/face/{ref.id}.jpg")
+    assert as_sorted.data == thumbs.face_crop(out, src, ref.photo, ref.box, blurred=True)
+    browser.act("/act/clear", {"clear": "1"})
+    clear = browser.get(f"/face/{ref.id}.jpg")
+    assert clear.data == thumbs.face_crop(out, src, ref.photo, ref.box, blurred=False)
+    assert clear.data != as_sorted.data and clear.data[:2] == b"\xff\xd8"
+    assert tree_state(out) == before  # cut in memory: nothing written in OUT
+
+
+def test_a_port_in_use_is_a_clear_failure(sorted_out, cli):
+    import socket
+
+    _, out = sorted_out
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        result = cli("review", out, "--no-browser", "--port", str(taken.getsockname()[1]))
+    assert result.exit_code == 1 and "cannot listen on 127.0.0.1:" in result.stderr
+    assert result.stdout == "" and "Traceback" not in result.stderr

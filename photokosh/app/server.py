@@ -5,6 +5,7 @@ with "another photokosh run" (exit 4) as it does for another run."""
 from __future__ import annotations
 
 import secrets
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -92,11 +93,15 @@ class Running:
 @contextmanager
 def running(out: Path, port: int = 0) -> Iterator[Running]:
     """The app bound to 127.0.0.1:`port` (0: any free one) under OUT's lock; the caller
-    serves it (server.serve_forever) and the block's end closes it."""
+    serves it (server.serve_forever) and the block's end closes it. OSError if the port
+    cannot be had."""
     out = Path(out).resolve()
     with lock.hold(out):
         app = create_app(out)
-        server = make_server(HOST, port, app, threaded=True, request_handler=_Handler)
+        # bound here, not by werkzeug, which answers a taken port with sys.exit
+        with socket.create_server((HOST, port)) as bound:
+            server = make_server(HOST, bound.getsockname()[1], app, threaded=True,
+                                 request_handler=_Handler, fd=bound.fileno())
         context_of(app).port = server.port
         try:
             yield Running(app, server)
