@@ -11,7 +11,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask import session as browser
 
 from .. import corrections, people
-from ..errors import PhotokoshError
+from ..errors import MergeRefused, PhotokoshError
 
 blueprint = Blueprint("actions", __name__, url_prefix="/act")
 
@@ -68,15 +68,14 @@ def merge():
     with context.busy:
         try:
             people.merge_people(context.out, source, target, force=force)
-        except PhotokoshError as exc:
-            context.changed()
-            if force or "--force" not in str(exc):
-                flash(str(exc), "error")
-                return redirect(_next(), 303)
-            # refused (side by side, or said to be two people): say why, offer the override
+        except MergeRefused as exc:  # side by side, or said to be two: offer the override
             return render_template("refused.html", message=str(exc), source=source,
                                    target=target, back=_next()), 409
-        context.changed()
+        except PhotokoshError as exc:
+            flash(str(exc), "error")
+            return redirect(_next(), 303)
+        finally:
+            context.changed()
     flash(f"{source} merged into {target}", "done")
     back = _next()
     return redirect(f"/person/{target}" if back.startswith(f"/person/{source}") else back, 303)

@@ -62,6 +62,7 @@ class Review:
     photos: dict[str, list[FaceEntry]] = field(default_factory=dict)  # hash -> faces
     photo_of: dict[str, str] = field(default_factory=dict)  # hash -> relative path
     marks_new: bool = False  # "new" means something: not every photo came in the last run
+    hash_of: dict[str, str] = field(default_factory=dict)  # relative path -> hash
 
     @property
     def blurred(self) -> bool:
@@ -115,7 +116,8 @@ def build_review(out: Path) -> Review:
     return Review(catalog, faces, people, order, once, sorted(rules.hidden),
                   suggest(people, faces, embeddings, together | rules.apart),
                   group_unknown(unknown, embeddings), photos, photo_of,
-                  any(not p.new for p in catalog.photos))
+                  any(not p.new for p in catalog.photos),
+                  {p.rel: p.hash for p in catalog.photos})
 
 
 def suggest(people: dict[str, PersonEntry], faces: dict[int, FaceRef],
