@@ -321,3 +321,22 @@ def test_a_port_in_use_is_a_clear_failure(sorted_out, cli):
         result = cli("review", out, "--no-browser", "--port", str(taken.getsockname()[1]))
     assert result.exit_code == 1 and "cannot listen on 127.0.0.1:" in result.stderr
     assert result.stdout == "" and "Traceback" not in result.stderr
+
+
+def test_doubtful_people_come_first(tmp_path, cli):
+    src = tmp_path / "photos"
+    for i in range(6):
+        photo(src / f"a{i}.jpg", [0])
+        photo(src / f"b{i}.jpg", [1])
+    for i in range(13):
+        photo(src / f"c{i}.jpg", [2])
+    out = tmp_path / "out"
+    ok(cli("sort", src, "-o", out, "-q"))
+    by_photo = {p["photos"][0][0]: p["id"] for p in report(out)["people"]}
+    ok(cli("merge", out, by_photo["b"], by_photo["a"]))  # two people made one by mistake
+    browser = Browser(out)
+    review = browser.context.review()
+    assert review.order == [by_photo["a"], by_photo["c"]]  # 12 photos before 13: doubtful
+    first = re.search(r'<section class="card doubtful" data-person="(\w+)"', browser.page())
+    assert first and first.group(1) == by_photo["a"]
+    assert "check: two people?" in browser.page()
