@@ -93,12 +93,12 @@ def test_get_changes_nothing_and_a_post_needs_the_csrf_token(sorted_out):
     browser = Browser(out)
     before = tree_state(out)
     review = browser.context.review()
-    pages = ["/", "/person/person_001", "/suggestions", "/unknown",
+    pages = ["/", "/person/person_001", "/suggestions", "/unknown", "/corrections",
              *(f"/photo/{h}" for h in review.photo_of), *(f"/face/{f}.jpg" for f in review.faces),
              *(f"/image/{h}.jpg" for h in review.photo_of)]
     for path in pages:
         assert browser.get(path).status_code == 200, path
-    for action in ("merge", "name", "forget", "move", "notface", "hide", "notsame"):
+    for action in ("merge", "name", "forget", "move", "notface", "hide", "notsame", "undo"):
         assert browser.get(f"/act/{action}?source=person_002&target=person_001&person="
                            "person_001&name=X&confirm=yes&face=1").status_code == 405
     data = {"source": "person_002", "target": "person_001", "force": "1"}
@@ -128,7 +128,7 @@ def test_files_only_by_state_ids(sorted_out):
 def test_pages_load_nothing_from_the_network(sorted_out):
     _, out = sorted_out
     browser = Browser(out)
-    for path in ("/", "/person/person_001", "/suggestions", "/unknown"):
+    for path in ("/", "/person/person_001", "/suggestions", "/unknown", "/corrections"):
         response = browser.get(path)
         assert "default-src 'none'" in response.headers["Content-Security-Policy"]
         links = re.findall(r'(?:src|href)="([^"]+)"', response.get_data(as_text=True))
@@ -340,3 +340,21 @@ def test_doubtful_people_come_first(tmp_path, cli):
     first = re.search(r'<section class="card doubtful" data-person="(\w+)"', browser.page())
     assert first and first.group(1) == by_photo["a"]
     assert "check: two people?" in browser.page()
+
+
+def test_corrections_are_listed_and_undone_in_the_app(sorted_out):
+    _, out = sorted_out
+    browser = Browser(out)
+    assert "None yet." in browser.page("/corrections")
+    browser.act("/act/hide", {"person": "person_003"})
+    browser.act("/act/notsame", {"person": "person_001", "other": "person_002"})
+    html = browser.page("/corrections")
+    rows = re.findall(r'data-correction="(\d+)"', html)
+    assert rows == [str(c.id) for c in reversed(list_corrections(out))] and len(rows) == 2
+    assert "two people" in html and "hidden" in html
+    hide = next(c.id for c in list_corrections(out) if c.kind == "hide")
+    browser.act("/act/undo", {"correction": str(hide)})
+    assert "person_003" in people_of(out)
+    assert [c.kind for c in list_corrections(out)] == ["apart"]
+    browser.act("/act/undo", {"correction": "999"})
+    assert "no correction 999" in browser.page()

@@ -140,6 +140,15 @@ def notface():
     return _act(work, "marked as not a face")
 
 
+@blueprint.post("/undo")
+def undo():
+    number = _field("correction")
+    if not number.isdigit():
+        abort(400, "correction is not a number")
+    return _act(lambda: corrections.undo(_context().out, int(number)),
+                f"correction {number} undone")
+
+
 @blueprint.post("/clear")
 def show_clear():
     """With --blur: show the faces unblurred (in this browser, until it is closed) or not."""

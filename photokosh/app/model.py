@@ -23,6 +23,7 @@ import numpy as np
 from ..catalog import Catalog, FaceEntry, PersonEntry, last_run, read_catalog
 from ..constraints import from_corrections
 from ..errors import StateError
+from ..records import Correction
 from ..state import State
 
 SUGGEST_BELOW = 0.75  # centre-to-centre distance; one person's halves sit ~0.3-0.5 apart
@@ -63,6 +64,7 @@ class Review:
     photo_of: dict[str, str] = field(default_factory=dict)  # hash -> relative path
     marks_new: bool = False  # "new" means something: not every photo came in the last run
     hash_of: dict[str, str] = field(default_factory=dict)  # relative path -> hash
+    corrections: list[Correction] = field(default_factory=list)  # in force, oldest first
 
     @property
     def blurred(self) -> bool:
@@ -94,7 +96,8 @@ def build_review(out: Path) -> Review:
         catalog = read_catalog(state, Path(last["source"]), out, last["run"])
         embeddings = {f.id: f.embedding for f in state.current_faces(last["key"])
                       if f.embedding is not None}
-        rules = from_corrections(state.corrections())
+        corrections = state.corrections()
+        rules = from_corrections(corrections)
     faces: dict[int, FaceRef] = {}
     photos, photo_of = {}, {}
     together: set[frozenset[str]] = set()
@@ -117,7 +120,7 @@ def build_review(out: Path) -> Review:
                   suggest(people, faces, embeddings, together | rules.apart),
                   group_unknown(unknown, embeddings), photos, photo_of,
                   any(not p.new for p in catalog.photos),
-                  {p.rel: p.hash for p in catalog.photos})
+                  {p.rel: p.hash for p in catalog.photos}, corrections)
 
 
 def suggest(people: dict[str, PersonEntry], faces: dict[int, FaceRef],

@@ -68,6 +68,11 @@ def unknown():
     return render_template("unknown.html")
 
 
+@blueprint.get("/corrections")
+def corrections():
+    return render_template("corrections.html")
+
+
 @blueprint.get("/photo/<digest>")
 def photo(digest: str):
     review = _context().review()
