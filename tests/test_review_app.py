@@ -10,6 +10,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import urllib.request
 
 import pytest
@@ -358,3 +359,24 @@ def test_corrections_are_listed_and_undone_in_the_app(sorted_out):
     assert [c.kind for c in list_corrections(out)] == ["apart"]
     browser.act("/act/undo", {"correction": "999"})
     assert "no correction 999" in browser.page()
+
+
+def test_the_command_opens_the_browser_unless_told_not_to(sorted_out, cli, monkeypatch):
+    import webbrowser
+
+    from werkzeug.serving import BaseWSGIServer
+
+    _, out = sorted_out
+    opened = []
+    monkeypatch.setattr(webbrowser, "open", lambda url: opened.append(url))
+    monkeypatch.setattr(BaseWSGIServer, "serve_forever", lambda self: None)  # Ctrl-C at once
+    result = cli("review", out)
+    assert result.exit_code == 0, result.stderr
+    url = result.stdout.strip()
+    for _ in range(100):  # opened from a thread
+        if opened:
+            break
+        threading.Event().wait(0.01)
+    assert opened == [url] and url.startswith("http://127.0.0.1:")
+    opened.clear()
+    assert cli("review", out, "--no-browser", "-q").exit_code == 0 and opened == []

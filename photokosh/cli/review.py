@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import webbrowser
 from pathlib import Path
 
@@ -37,8 +38,8 @@ def review(out: Path, port: int, no_browser: bool, quiet: bool) -> None:
             click.echo(app.url)
             if not quiet:
                 click.echo("Serving the review of OUT; Ctrl-C stops it.", err=True)
-            if not no_browser:
-                webbrowser.open(app.url)
+            if not no_browser:  # in a thread: a text-mode browser would block the server
+                threading.Thread(target=webbrowser.open, args=(app.url,), daemon=True).start()
             app.server.serve_forever()  # returns on Ctrl-C (werkzeug catches it)
             if not quiet:
                 click.echo("stopped", err=True)
