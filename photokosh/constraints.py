@@ -1,5 +1,6 @@
 """What the user's corrections (corrections.py) mean for the clustering: must-links of faces
-to people, cannot-links, faces that are not faces, hidden people.
+to people, cannot-links (of a face and a person, or of two people), faces that are not faces,
+hidden people.
 
 Plain data made from the state's corrections, so identify.py and the read model honour them
 without knowing how they were given (by command or learned from OUT's folders).
@@ -18,6 +19,7 @@ class Constraints:
     barred: set[tuple[int, str]] = field(default_factory=set)  # (face id, person it is not)
     not_faces: set[int] = field(default_factory=set)  # face ids: detector mistakes
     hidden: set[str] = field(default_factory=set)  # person ids: no folder, no chart
+    apart: set[frozenset[str]] = field(default_factory=set)  # pairs of people never merged
 
 
 def from_corrections(corrections: list[Correction]) -> Constraints:
@@ -38,6 +40,8 @@ def from_corrections(corrections: list[Correction]) -> Constraints:
             c.pinned.pop(k.face, None)
         elif k.kind == "hide":
             c.hidden.add(k.person)
+        elif k.kind == "apart" and k.person != k.value["other"]:  # merged anyway: moot
+            c.apart.add(frozenset((k.person, k.value["other"])))
     return c
 
 

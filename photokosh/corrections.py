@@ -34,8 +34,16 @@ class UnknownFace(PhotokoshError):
 
 def move_face(out: Path, face: str, person: str) -> SortResult:
     """FACE is PERSON (an existing person, or a new one named PERSON), for good."""
+    return move_faces(out, [face], person)
+
+
+def move_faces(out: Path, faces: list[str], person: str) -> SortResult:
+    """Every one of FACES is PERSON (as move_face), in one correction each and one refresh:
+    "these 12 faces are one person" is one action."""
     with io_failures(out), open_state(out) as state:
-        f = resolve_face(state, face)
+        found = [resolve_face(state, face) for face in faces]
+        if not found:
+            raise UnknownFace("no face given")
         try:
             pid = resolve_person(state, person)
         except UnknownPerson:
@@ -47,7 +55,21 @@ def move_face(out: Path, face: str, person: str) -> SortResult:
             pid = None
         with state.transaction():  # a new person and the move, or neither
             pid = pid or _new_person(state, person)
-            _record(state, "move", f.id, pid)
+            for f in found:
+                _record(state, "move", f.id, pid)
+        return _settle(out, state)
+
+
+def not_same_person(out: Path, person: str, other: str) -> SortResult:
+    """PERSON and OTHER are two people: never suggested as one, not merged without force."""
+    with io_failures(out), open_state(out) as state:
+        a, b = resolve_person(state, person), resolve_person(state, other)
+        if a == b:
+            raise PhotokoshError(f"{person} and {other} are the same person: "
+                                 "`split` cuts one person in two")
+        if frozenset((a, b)) not in from_corrections(state.corrections()).apart:
+            with state.transaction():
+                _record(state, "apart", None, a, value={"other": b})
         return _settle(out, state)
 
 

@@ -35,6 +35,10 @@ class StateError(PhotokoshError):
     """The output folder's state database is missing, foreign or from a newer photokosh."""
 
 
+class MergeRefused(PhotokoshError):
+    """Two people look like two (side by side in a photo, or said to be): `force` merges."""
+
+
 class UnknownPerson(PhotokoshError):
     """A person id or name given on the command line does not exist in the state."""
 

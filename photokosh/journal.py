@@ -28,3 +28,11 @@ class Journal:
 
     def undo_corrections(self, ids: Iterable[int]) -> None:
         self.db.executemany("UPDATE corrections SET undone=1 WHERE id=?", [(i,) for i in ids])
+
+    def retarget_corrections(self, source: str, target: str) -> None:
+        """Corrections about person `source` now mean `target` (merged into it), the other
+        person of a "not the same person" pair too."""
+        self.db.execute("UPDATE corrections SET person=? WHERE person=?", (target, source))
+        self.db.execute("UPDATE corrections SET value=json_set(value, '$.other', ?) "
+                        "WHERE kind='apart' AND json_extract(value, '$.other')=?",
+                        (target, source))

@@ -1,11 +1,17 @@
 """One run per output folder. The kernel drops the lock when its holder dies, so a killed run
-never leaves a stale lock behind."""
+never leaves a stale lock behind.
+
+`hold(out)` keeps the lock for a long-lived process (`photokosh review`) whose every action
+opens the state again: inside it, `run_lock(out)` of the same process re-enters instead of
+refusing (a second flock on another fd of the same file would). Re-entry is opt-in: a plain
+`run_lock` stays exclusive even within one process."""
 
 from __future__ import annotations
 
 import errno
 import fcntl
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,9 +20,43 @@ from . import fsutil
 from .errors import LockedError, PhotokoshError
 from .layout import LOCK, LOCK_PATH, STATE_DIR
 
+_held: dict[str, int] = {}  # realpath of OUT -> how many `hold` blocks of this process
+_guard = threading.Lock()
+
 
 @contextmanager
 def run_lock(out: Path) -> Iterator[None]:
+    if _holding(out):
+        yield  # this process holds it for good (hold): the caller re-enters
+        return
+    with _flock(out):
+        yield
+
+
+@contextmanager
+def hold(out: Path) -> Iterator[None]:
+    """The run lock of OUT for the block, re-entered by every `run_lock(out)` (any thread)
+    of this process meanwhile; another process still waits or refuses as for a run."""
+    key = os.path.realpath(out)
+    with run_lock(out):
+        with _guard:
+            _held[key] = _held.get(key, 0) + 1
+        try:
+            yield
+        finally:
+            with _guard:
+                _held[key] -= 1
+                if not _held[key]:
+                    del _held[key]
+
+
+def _holding(out: Path) -> bool:
+    with _guard:
+        return os.path.realpath(out) in _held
+
+
+@contextmanager
+def _flock(out: Path) -> Iterator[None]:
     fsutil.private_folder(out, STATE_DIR)
     try:
         with fsutil.folder(out, STATE_DIR) as folder:

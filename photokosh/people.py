@@ -7,7 +7,7 @@ from pathlib import Path
 
 from . import thumbs
 from .catalog import load_catalog
-from .errors import InvalidName, PhotokoshError, UnknownPerson, io_failures
+from .errors import InvalidName, MergeRefused, PhotokoshError, UnknownPerson, io_failures
 from .names import clean_name, folder_name
 from .pipeline import SortResult, refresh_output
 from .state import State, open_state
@@ -42,9 +42,14 @@ def merge_people(out: Path, source: str, target: str, force: bool = False) -> So
         src, dst = resolve_person(state, source), resolve_person(state, target)
         if src == dst:
             raise PhotokoshError(f"{source} and {target} are the same person already")
+        apart = [c.id for c in state.corrections() if c.kind == "apart"
+                 and {c.person, c.value["other"]} == {src, dst}]
+        if apart and not force:
+            raise MergeRefused(f"{src} and {dst} are two people, you said (correction "
+                                 f"{apart[0]}): `undo` it, or add --force to merge them anyway")
         together = state.shared_photos(src, dst)
         if together and not force:
-            raise PhotokoshError(
+            raise MergeRefused(
                 f"{src} and {dst} appear side by side in {together} photo(s), so they look like "
                 "two people; add --force to merge them anyway")
         with state.transaction():

@@ -75,7 +75,8 @@ class Correction(NamedTuple):
 
     id: int
     kind: str  # "move" (face -> person), "notme" (face never person), "notface", "hide",
-    # "name" (learned from a renamed folder: value {"name", "was"})
+    # "name" (learned from a renamed folder: value {"name", "was"}), "apart" (person is
+    # not value {"other"}: never suggested or merged together)
     face: int | None
     person: str | None
     how: str  # "command", or "folder" (learned from what the user did to OUT's folders)

@@ -304,8 +304,8 @@ class State(Ledger, Journal, RegionTable):
         self.db.execute("UPDATE people SET name=? WHERE id=?", (name, pid))
 
     def merge(self, source: str, target: str) -> None:
-        for table in ("faces", "corrections"):  # corrections about `source` now mean `target`
-            self.db.execute(f"UPDATE {table} SET person=? WHERE person=?", (target, source))
+        self.db.execute("UPDATE faces SET person=? WHERE person=?", (target, source))
+        self.retarget_corrections(source, target)
         self.db.execute("UPDATE people SET merged_into=? WHERE id=?", (target, source))
         self.db.execute("UPDATE people SET merged_into=? WHERE merged_into=?", (target, source))
 

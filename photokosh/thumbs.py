@@ -87,7 +87,7 @@ def make_thumbnails(out: Path, source: Path, requests: list[ThumbRequest], *, bl
 
     def work(item: tuple[str, list[ThumbRequest]]) -> list[int]:
         photo, group = item
-        return _cut(_read(out, blur.blurred_rel(photo)) if blurred else source / photo,
+        return _cut(read_in_out(out, blur.blurred_rel(photo)) if blurred else source / photo,
                     group, out, names, size)
 
     with ThreadPoolExecutor(max(1, workers)) as pool:
@@ -125,8 +125,29 @@ def face_thumbnail(image: Image.Image, scale: float, box, width: int, height: in
     return out.getvalue()
 
 
-def _read(out: Path, rel: str) -> bytes | None:
-    """A blurred copy's bytes, read without following a link in OUT (None: not there)."""
+def face_crop(out: Path, source: Path, photo: str, box, *, blurred: bool,
+              size: int = SIZE) -> bytes | None:
+    """One face's thumbnail made in memory and never written (`photokosh review` shows faces
+    the page has no thumbnail for): cut from PHOTOS/photo, or with `blurred` from its blurred
+    copy in OUT. None when that file cannot be read."""
+    data = read_in_out(out, blur.blurred_rel(photo)) if blurred else None
+    try:
+        data = data if blurred else images.read_bytes(Path(source) / photo)
+        if data is None:
+            return None
+        image = images.open_image(data)
+        width, height = images.displayed_size(image)
+        decoded = images.decode(image, SHARPNESS * size / thumb_side(box, width, height),
+                                exact=False)
+    except UnreadablePhoto:
+        return None
+    return face_thumbnail(Image.fromarray(decoded.pixels), decoded.scale, box, width, height,
+                          size)
+
+
+def read_in_out(out: Path, rel: str) -> bytes | None:
+    """A file's bytes in OUT (a thumbnail, a blurred copy), read without following a link
+    (None: not there)."""
     head, name = fsutil.split(rel)
     try:
         with fsutil.folder(out, head) as fd:

@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-import contextlib
 import json
-import os
-import shutil
-import signal
-import socket
-import struct
-import subprocess
-import time
-import urllib.request
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import pytest
 from fakes import PALETTE, FakeEmbedder, draw
 from PIL import Image, ImageOps
 
@@ -266,114 +255,12 @@ def test_blurred_thumbnails_come_from_the_blurred_copies(tmp_path):
 
 
 # -- a real browser --------------------------------------------------------------------------
-CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium"
-                                        if os.access("/usr/bin/chromium", os.X_OK) else None)
-
-
-class DevTools:
-    """Just enough of a WebSocket client (RFC 6455) to speak the DevTools protocol."""
-
-    def __init__(self, ws_url: str, timeout: float):
-        url = urlsplit(ws_url)
-        self.sock = socket.create_connection((url.hostname, url.port), timeout=timeout)
-        key = base64.b64encode(os.urandom(16)).decode()
-        self.sock.sendall(f"GET {url.path} HTTP/1.1\r\nHost: {url.netloc}\r\nUpgrade: websocket"
-                          f"\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                          "Sec-WebSocket-Version: 13\r\n\r\n".encode())
-        head = b""
-        while not head.endswith(b"\r\n\r\n"):
-            head += self._exact(1)
-        assert head.startswith(b"HTTP/1.1 101"), head
-        self.next_id, self.events = 0, []
-
-    def _exact(self, n: int) -> bytes:
-        data = b""
-        while len(data) < n:
-            chunk = self.sock.recv(n - len(data))
-            if not chunk:
-                raise ConnectionError("Chromium closed the DevTools connection")
-            data += chunk
-        return data
-
-    def _send(self, message: dict) -> None:
-        payload, mask = json.dumps(message).encode(), os.urandom(4)
-        n = len(payload)
-        head = struct.pack("!BB", 0x81, 0x80 | n) if n < 126 else (
-            struct.pack("!BBH", 0x81, 0xFE, n) if n < 65536 else struct.pack("!BBQ", 0x81, 0xFF, n))
-        self.sock.sendall(head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
-
-    def _receive(self) -> dict:
-        message = b""
-        while True:
-            first, second = self._exact(2)
-            n = second & 0x7F
-            if n >= 126:
-                (n,) = struct.unpack("!H" if n == 126 else "!Q", self._exact(2 if n == 126 else 8))
-            payload = self._exact(n)
-            if first & 0x0F == 0x8:
-                raise ConnectionError("Chromium closed the DevTools connection")
-            if first & 0x0F in (0x0, 0x1, 0x2):
-                message += payload
-                if first & 0x80:
-                    return json.loads(message)
-
-    def call(self, method: str, **params) -> dict:
-        self.next_id += 1
-        self._send({"id": self.next_id, "method": method, "params": params})
-        while True:
-            message = self._receive()
-            if message.get("id") == self.next_id:
-                assert "error" not in message, message
-                return message["result"]
-            self.events.append(message)
-
-    def wait_for(self, event: str, timeout: float) -> dict:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for message in self.events:
-                if message.get("method") == event:
-                    return message
-            self.events.append(self._receive())
-        raise TimeoutError(f"no {event} within {timeout} s")
-
-
-@pytest.fixture
-def browser(tmp_path_factory):
-    """A fresh headless Chromium with its own profile, always killed afterwards."""
-    if not CHROMIUM:
-        pytest.skip("no chromium binary (apt-get install chromium)")
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    proc = subprocess.Popen(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-         "--no-first-run", "--no-default-browser-check", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--disable-extensions",
-         "--hide-scrollbars", "--window-size=1200,900", f"--user-data-dir={profile}",
-         "--remote-debugging-port=0", "about:blank"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    client = None
-    try:
-        port_file, deadline = profile / "DevToolsActivePort", time.monotonic() + 30
-        while not port_file.exists() or not port_file.read_text().strip():
-            assert proc.poll() is None and time.monotonic() < deadline, "Chromium did not start"
-            time.sleep(0.05)
-        port = int(port_file.read_text().split()[0])
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as r:
-            page = next(t for t in json.load(r) if t["type"] == "page")
-        client = DevTools(page["webSocketDebuggerUrl"], timeout=30)
-        yield client
-    finally:
-        if client:
-            client.sock.close()
-        with contextlib.suppress(ProcessLookupError):  # it may have died on its own
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-
-
-def open_page(client: DevTools, path: Path, timeout: float = 30) -> None:
-    client.call("Network.enable")
-    client.call("Page.enable")
-    client.call("Page.navigate", url=path.as_uri())
-    client.wait_for("Page.loadEventFired", timeout)
+def open_page(page, path: Path) -> list[str]:
+    """Load `path` in the browser; the URLs it requested, in order."""
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(path.as_uri(), wait_until="load", timeout=30000)
+    return requested
 
 
 LOAD_ALL = """(async () => {
@@ -389,13 +276,6 @@ LOAD_ALL = """(async () => {
     resources: performance.getEntriesByType('resource').map(e => e.name),
   });
 })()"""
-
-
-def evaluate(client: DevTools, expression: str):
-    result = client.call("Runtime.evaluate", expression=expression, awaitPromise=True,
-                         returnByValue=True, timeout=30000)
-    assert "exceptionDetails" not in result, result
-    return result["result"]["value"]
 
 
 def build_output(tmp_path: Path) -> tuple[Path, dict]:
@@ -420,27 +300,25 @@ def build_output(tmp_path: Path) -> tuple[Path, dict]:
     return out, json.loads((out / "report.json").read_text())
 
 
-def test_page_in_headless_chromium(tmp_path, browser):
+def test_page_in_headless_chromium(tmp_path, chromium):
     out, report = build_output(tmp_path)
     assert len(report["people"]) == 3
-    open_page(browser, out / "index.html")
-    seen = json.loads(evaluate(browser, LOAD_ALL))
+    page = chromium.new_page(viewport={"width": 1200, "height": 900})
+    requested = open_page(page, out / "index.html")
+    seen = json.loads(page.evaluate(LOAD_ALL))
     assert seen["people"] == [[p["id"], p["photo_count"], p["face_count"]]
                               for p in report["people"]]
     assert len(seen["images"]) == report["summary"]["faces"] and seen["broken"] == []
-    requested = [e["params"]["request"]["url"] for e in browser.events
-                 if e.get("method") == "Network.requestWillBeSent"]
-    # Chromium keeps no resource timing for file:// URLs, so the Network events are the proof
+    # Chromium keeps no resource timing for file:// URLs, so the requests are the proof
     assert set(seen["images"]) <= set(requested)
     assert [u for u in requested + seen["resources"] if not u.startswith("file://")] == []
     # the optional filter hides every person whose name or id does not match
-    shown = evaluate(browser, """(() => { const box = document.getElementById('filter');
+    shown = page.evaluate("""(() => { const box = document.getElementById('filter');
         box.value = 'person_002'; box.dispatchEvent(new Event('input'));
         return [...document.querySelectorAll('section.person')].filter(s => !s.hidden)
             .map(s => s.dataset.person); })()""")
     assert shown == ["person_002"]
-    shot = browser.call("Page.captureScreenshot", format="png")
-    (tmp_path / "page.png").write_bytes(base64.b64decode(shot["data"]))
+    page.screenshot(path=str(tmp_path / "page.png"))
     with Image.open(tmp_path / "page.png") as image:
         low, high = image.convert("L").getextrema()
         assert image.size[0] >= 800 and high - low > 100

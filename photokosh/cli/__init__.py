@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
-from . import correct, evaluate, people, share, sort
+from . import correct, evaluate, people, review, share, sort
 from .common import (
     CONTEXT_SETTINGS,
     EXIT_FAILED,
@@ -41,5 +41,6 @@ def main() -> None:
 
 
 for command in (sort.sort, people.people, people.name, people.merge, people.forget,
-                people.page, *correct.COMMANDS, *share.COMMANDS, evaluate.evaluate):
+                people.page, *correct.COMMANDS, review.review, *share.COMMANDS,
+                evaluate.evaluate):
     main.add_command(command)

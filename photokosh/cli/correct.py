@@ -1,5 +1,5 @@
 """Commands that correct single faces and people, for this and every later run: move,
-notme, notface, split, hide, unhide, corrections, undo, recluster."""
+notme, notface, split, notsame, hide, unhide, corrections, undo, recluster."""
 
 from __future__ import annotations
 
@@ -81,6 +81,22 @@ def split(out: Path, person: str, faces: tuple[str, ...]) -> None:
 @click.command()
 @out_argument
 @click.argument("person")
+@click.argument("other")
+def notsame(out: Path, person: str, other: str) -> None:
+    """PERSON and OTHER are two people: never suggested as one (`photokosh review`), and
+    `merge` refuses them without --force.
+
+    \b
+    Example:
+        photokosh notsame ~/People person_003 person_007
+    """
+    core.not_same_person(out, person, other)
+    _done(f"{person} and {other} are two people")
+
+
+@click.command()
+@out_argument
+@click.argument("person")
 def hide(out: Path, person: str) -> None:
     """Hide PERSON (a stranger): no folder, not in the chart; new photos of them join them.
 
@@ -121,7 +137,8 @@ def corrections(out: Path, as_json: bool) -> None:
         render.print_json(rows)
     for r in rows if not as_json else ():
         about = [f"face {r['face']}" if r["face"] is not None else None, r["person"],
-                 r["value"]["name"] if r["kind"] == "name" else None]
+                 r["value"]["name"] if r["kind"] == "name" else None,
+                 f"/ {r['value']['other']}" if r["kind"] == "apart" else None]
         click.echo(f"{r['id']}: {r['kind']} {' '.join(map(str, filter(None, about)))} "
                    f"({r['how']})")
 
@@ -154,4 +171,4 @@ def recluster(out: Path) -> None:
     _done(f"{len(result.report['people'])} people")
 
 
-COMMANDS = (move, notme, notface, split, hide, unhide, corrections, undo, recluster)
+COMMANDS = (move, notme, notface, split, notsame, hide, unhide, corrections, undo, recluster)

@@ -1,0 +1,156 @@
+"""The review app's actions: each a POST (CSRF-checked by guard.py) that calls the same core
+function as the CLI command of the same name, one at a time. The state changes at once and
+the core brings OUT's folders, report and page in line before the answer comes back; then
+the browser goes back where it was (POST, redirect, GET)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request
+from flask import session as browser
+
+from .. import corrections, people
+from ..errors import MergeRefused, PhotokoshError
+
+blueprint = Blueprint("actions", __name__, url_prefix="/act")
+
+
+def _context():
+    return current_app.extensions["photokosh"]
+
+
+def _next() -> str:
+    target = request.form.get("next", "/")
+    return target if target.startswith("/") and not target.startswith("//") else "/"
+
+
+def _faces() -> list[str]:
+    faces = [f for f in request.form.getlist("face") if f.isdigit()]
+    if not faces:
+        raise PhotokoshError("select at least one face first")
+    return faces
+
+
+def _field(name: str) -> str:
+    value = request.form.get(name, "").strip()
+    if not value:
+        abort(400, f"{name} is missing")
+    return value
+
+
+def _act(work: Callable[[], object], done: str, where: str | None = None):
+    """Run one action under the app's lock; its refusal is shown, never a traceback."""
+    context = _context()
+    with context.busy:
+        try:
+            work()
+        except PhotokoshError as exc:
+            flash(str(exc), "error")
+            return redirect(_next(), 303)
+        finally:
+            context.changed()  # also after a refusal: the core may have settled the state
+    flash(done, "done")
+    return redirect(where or _next(), 303)
+
+
+@blueprint.post("/name")
+def name():
+    pid, new = _field("person"), _field("name")
+    return _act(lambda: people.name_person(_context().out, pid, new), f"{pid} is {new}")
+
+
+@blueprint.post("/merge")
+def merge():
+    source, target = _field("source"), _field("target")
+    force = request.form.get("force") == "1"
+    context = _context()
+    with context.busy:
+        try:
+            people.merge_people(context.out, source, target, force=force)
+        except MergeRefused as exc:  # side by side, or said to be two: offer the override
+            return render_template("refused.html", message=str(exc), source=source,
+                                   target=target, back=_next()), 409
+        except PhotokoshError as exc:
+            flash(str(exc), "error")
+            return redirect(_next(), 303)
+        finally:
+            context.changed()
+    flash(f"{source} merged into {target}", "done")
+    back = _next()
+    return redirect(f"/person/{target}" if back.startswith(f"/person/{source}") else back, 303)
+
+
+@blueprint.post("/notsame")
+def notsame():
+    a, b = _field("person"), _field("other")
+    return _act(lambda: corrections.not_same_person(_context().out, a, b),
+                f"{a} and {b} are two people")
+
+
+@blueprint.post("/forget")
+def forget():
+    pid = _field("person")
+    if request.form.get("confirm") != "yes":
+        flash(f"tick the box to confirm that {pid} is to be erased", "error")
+        return redirect(_next(), 303)
+    return _act(lambda: people.forget_person(_context().out, pid), f"{pid} erased", "/")
+
+
+@blueprint.post("/hide")
+def hide():
+    pid = _field("person")
+    return _act(lambda: corrections.hide_person(_context().out, pid), f"{pid} hidden", "/")
+
+
+@blueprint.post("/unhide")
+def unhide():
+    pid = _field("person")
+    return _act(lambda: corrections.unhide_person(_context().out, pid), f"{pid} shown again")
+
+
+@blueprint.post("/split")
+def split():
+    pid = _field("person")
+    faces = request.form.getlist("face")
+    return _act(lambda: corrections.split_person(_context().out, pid, faces), f"{pid} split")
+
+
+@blueprint.post("/move")
+def move():
+    to = _field("to")
+    return _act(lambda: corrections.move_faces(_context().out, _faces(), to), f"moved to {to}")
+
+
+@blueprint.post("/notme")
+def notme():
+    pid = request.form.get("person") or None
+
+    def work():
+        for face in _faces():
+            corrections.not_this_person(_context().out, face, pid)
+    return _act(work, "not that person")
+
+
+@blueprint.post("/notface")
+def notface():
+    def work():
+        for face in _faces():
+            corrections.not_a_face(_context().out, face)
+    return _act(work, "marked as not a face")
+
+
+@blueprint.post("/undo")
+def undo():
+    number = _field("correction")
+    if not number.isdigit():
+        abort(400, "correction is not a number")
+    return _act(lambda: corrections.undo(_context().out, int(number)),
+                f"correction {number} undone")
+
+
+@blueprint.post("/clear")
+def show_clear():
+    """With --blur: show the faces unblurred (in this browser, until it is closed) or not."""
+    browser["clear"] = request.form.get("clear") == "1"
+    return redirect(_next(), 303)

@@ -1,0 +1,382 @@
+"""`photokosh review` through Flask's test client (fake embedder): its security (a test per
+rule of issue 23) and each action, which must change the state, report.json and the folders
+as the CLI command does, and survive the next `photokosh sort`."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import json
+import re
+import signal
+import subprocess
+import sys
+import threading
+import urllib.request
+
+import pytest
+from conftest import tree_state
+from test_corrections import album, ok, people_of, photo, report
+
+from photokosh.app import create_app, running
+from photokosh.app.guard import COOKIE, local_host
+from photokosh.corrections import list_corrections
+
+
+@pytest.fixture
+def sorted_out(tmp_path, cli):
+    src, out = album(tmp_path), tmp_path / "out"
+    photo(src / "h.jpg", [3])  # a fourth person, seen twice
+    photo(src / "i.jpg", [3])
+    ok(cli("sort", src, "-o", out, "-q"))
+    return src, out
+
+
+class Browser:
+    """The test client with the token exchanged for its cookie, as a browser after the
+    address `photokosh review` printed."""
+
+    def __init__(self, out, port=None):
+        self.app = create_app(out, port=port)
+        self.context = self.app.extensions["photokosh"]
+        self.client = self.app.test_client()
+        first = self.client.get(f"/?token={self.context.token}")
+        assert first.status_code == 303 and first.headers["Location"] == "/"
+        cookie = first.headers["Set-Cookie"]
+        assert f"{COOKIE}={self.context.token}" in cookie
+        assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+
+    def get(self, path, **kw):
+        return self.client.get(path, **kw)
+
+    def post(self, path, data, **kw):
+        return self.client.post(path, data={"csrf": self.context.csrf, **data}, **kw)
+
+    def act(self, path, data, expect=303):
+        response = self.post(path, data)
+        assert response.status_code == expect, response.data[:2000]
+        return response
+
+    def page(self, path="/"):
+        response = self.get(path)
+        assert response.status_code == 200, path
+        return response.get_data(as_text=True)
+
+
+def test_every_request_needs_the_token(sorted_out):
+    _, out = sorted_out
+    app = create_app(out)
+    client = app.test_client()
+    token = app.extensions["photokosh"].token
+    for path in ("/", "/person/person_001", "/face/1.jpg", "/static/app.js", "/nothing"):
+        assert client.get(path).status_code == 403, path
+    assert client.get("/?token=wrong").status_code == 403
+    client.set_cookie(COOKIE, "wrong")
+    assert client.get("/").status_code == 403
+    assert client.get(f"/?token={token}").status_code == 303
+    assert client.get("/").status_code == 200  # the cookie now
+
+
+def test_a_foreign_host_is_refused(sorted_out):
+    _, out = sorted_out
+    browser = Browser(out, port=8123)
+    client = browser.app.test_client(use_cookies=False)  # a jar keeps cookies per host
+    cookie = f"{COOKIE}={browser.context.token}"
+    for host in ("evil.example", "evil.example:8123", "127.0.0.1.evil.example", "[::1]:8123",
+                 "127.0.0.1:9999", "localhost:x"):
+        assert client.get("/", headers={"Host": host, "Cookie": cookie}).status_code == 403
+    for host in ("127.0.0.1:8123", "localhost:8123", "LOCALHOST"):
+        assert client.get("/", headers={"Host": host, "Cookie": cookie}).status_code == 200
+    assert not local_host("example.com", None) and local_host("127.0.0.1:1", None)
+
+
+def test_get_changes_nothing_and_a_post_needs_the_csrf_token(sorted_out):
+    _, out = sorted_out
+    browser = Browser(out)
+    before = tree_state(out)
+    review = browser.context.review()
+    pages = ["/", "/person/person_001", "/suggestions", "/unknown", "/corrections",
+             *(f"/photo/{h}" for h in review.photo_of), *(f"/face/{f}.jpg" for f in review.faces),
+             *(f"/image/{h}.jpg" for h in review.photo_of)]
+    for path in pages:
+        assert browser.get(path).status_code == 200, path
+    for action in ("merge", "name", "forget", "move", "notface", "hide", "notsame", "undo"):
+        assert browser.get(f"/act/{action}?source=person_002&target=person_001&person="
+                           "person_001&name=X&confirm=yes&face=1").status_code == 405
+    data = {"source": "person_002", "target": "person_001", "force": "1"}
+    assert browser.client.post("/act/merge", data=data).status_code == 403  # no csrf
+    assert browser.client.post("/act/merge", data={**data, "csrf": "forged"}).status_code == 403
+    assert browser.post("/act/merge", data, headers={"Origin": "http://evil.example"}
+                        ).status_code == 403
+    assert tree_state(out) == before  # not a byte: not even SQLite's side files
+
+
+def test_files_only_by_state_ids(sorted_out):
+    _, out = sorted_out
+    browser = Browser(out)
+    digest = next(iter(browser.context.review().photo_of))
+    for path in ("/face/999.jpg", "/face/../.photokosh/state.db", "/face/..%2f..%2fstate.db",
+                 "/photo/../../etc/passwd", "/photo/..%2F..%2Fetc%2Fpasswd", "/image/0000.jpg",
+                 f"/image/{'0' * 32}.jpg", f"/photo/{digest}/../../report.json",
+                 "/static/../server.py", "/static/..%2fserver.py", "/.photokosh/state.db",
+                 "/report.json", "/person/../../etc"):
+        assert browser.get(path).status_code == 404, path
+    html = browser.page(f"/photo/{digest}")
+    assert f"/image/{digest}.jpg" in html
+    image = browser.get(f"/image/{digest}.jpg")
+    assert image.mimetype == "image/jpeg" and image.data[:2] == b"\xff\xd8"
+
+
+def test_pages_load_nothing_from_the_network(sorted_out):
+    _, out = sorted_out
+    browser = Browser(out)
+    for path in ("/", "/person/person_001", "/suggestions", "/unknown", "/corrections"):
+        response = browser.get(path)
+        assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+        links = re.findall(r'(?:src|href)="([^"]+)"', response.get_data(as_text=True))
+        assert links and all(u.startswith("/") and not u.startswith("//") for u in links), path
+
+
+def test_the_queues(sorted_out):
+    _, out = sorted_out
+    review = Browser(out).context.review()
+    seen_once = [p for p, e in review.people.items() if len(e.photos) == 1]
+    assert review.order[:1] == ["person_001"] and review.once == seen_once != []
+    assert not set(review.order) & set(seen_once)
+    # side by side in g.jpg: person_001 and person_002 are never suggested as one
+    assert all({s.a, s.b} != {"person_001", "person_002"} for s in review.suggestions)
+    assert [s.distance for s in review.suggestions] == sorted(s.distance
+                                                               for s in review.suggestions)
+    for pid in review.people:
+        shown = review.typical(pid) + review.furthest(pid)
+        assert len(shown) == len(set(shown)) and set(shown) <= set(review.people[pid].typical)
+
+
+def test_each_action_changes_state_report_and_folders_and_survives_a_sort(sorted_out, cli):
+    src, out = sorted_out
+    browser = Browser(out)
+    browser.act("/act/name", {"person": "person_001", "name": "Alice", "next": "/"})
+    assert "person_001 is Alice" in browser.page()
+    browser.act("/act/name", {"person": "person_002", "name": "Bob"})
+    assert {"Alice", "Bob"} <= set(people_of(out))
+    # side by side in g.jpg: refused, with the override offered; then forced
+    refused = browser.act("/act/merge", {"source": "Bob", "target": "Alice"}, expect=409)
+    assert "side by side" in refused.get_data(as_text=True) and 'name="force"' in \
+        refused.get_data(as_text=True)
+    assert "Bob" in people_of(out)
+    browser.act("/act/notsame", {"person": "person_001", "other": "person_003"})
+    assert all({s.a, s.b} != {"person_001", "person_003"}
+               for s in browser.context.review().suggestions)
+    f_face = next(f["id"] for p in report(out)["photos"] if p["path"] == "f.jpg"
+                  for f in p["faces"])
+    browser.act("/act/move", {"face": str(f_face), "to": "Bob"})
+    assert "f.jpg" in people_of(out)["Bob"]
+    a_face = next(f["id"] for p in report(out)["photos"] if p["path"] == "a.jpg"
+                  for f in p["faces"])
+    browser.act("/act/notface", {"face": str(a_face)})
+    assert "a.jpg" not in people_of(out)["Alice"]
+    kinds = [c.kind for c in list_corrections(out)]
+    assert kinds == ["apart", "move", "notface"]
+    ok(cli("sort", src, "-o", out, "-q"))  # every action survives the next run
+    got = people_of(out)
+    assert "f.jpg" in got["Bob"] and "a.jpg" not in got["Alice"] and "Bob" in got
+    assert [c.kind for c in list_corrections(out)] == kinds
+
+
+def test_refusals_show_a_message_never_a_traceback(sorted_out):
+    _, out = sorted_out
+    browser = Browser(out)
+    browser.act("/act/move", {"to": "Alice", "next": "/person/person_001"})  # no face chosen
+    assert "select at least one face" in browser.page("/person/person_001")
+    browser.act("/act/forget", {"person": "person_002"})  # not confirmed
+    assert "person_002" in people_of(out)
+    browser.act("/act/name", {"person": "person_002", "name": "..."})
+    assert "no characters usable" in browser.page()
+    browser.act("/act/merge", {"source": "person_002", "target": "person_002"})
+    assert "same person already" in browser.page()
+
+
+def test_hide_unhide_split_forget_and_naming_a_group(sorted_out):
+    _, out = sorted_out
+    browser = Browser(out)
+    browser.act("/act/hide", {"person": "person_003"})
+    assert "person_003" not in people_of(out) and "person_003" in browser.page()
+    browser.act("/act/unhide", {"person": "person_003"})
+    assert "person_003" in people_of(out)
+    alice = [str(f) for f in browser.context.review().people["person_001"].typical]
+    browser.act("/act/split", {"person": "person_001", "face": alice[:2]})
+    assert len(report(out)["people"]) == len(browser.context.review().people)
+    assert any(p["photo_count"] == 2 and p["id"] not in ("person_001", "person_002")
+               for p in report(out)["people"])
+    faces = [str(f) for f in browser.context.review().people["person_002"].typical]
+    browser.act("/act/move", {"face": faces, "to": "Dora"})  # a whole group, one action
+    assert people_of(out)["Dora"] == {"d.jpg", "e.jpg", "g.jpg"}
+    browser.act("/act/forget", {"person": "Dora", "confirm": "yes"})
+    assert "Dora" not in people_of(out)
+    assert all(p["name"] != "Dora" for p in report(out)["people"])
+
+
+def test_the_server_binds_127_0_0_1_and_holds_the_lock(sorted_out, tmp_path):
+    _, out = sorted_out
+    with running(out) as app:
+        assert app.server.server_address[0] == "127.0.0.1"
+        assert app.url.startswith(f"http://127.0.0.1:{app.server.port}/?token=")
+        assert (out / ".photokosh" / "lock").read_text() != ""
+    assert json.loads((out / "report.json").read_text())["people"]
+
+
+def test_unknown_faces_are_grouped_and_suggestions_ranked():
+    import numpy as np
+
+    from photokosh.app.model import FaceRef, group_unknown, suggest
+
+    rng = np.random.default_rng(1)
+    centres = rng.normal(0, 1, (3, 128))
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    emb = {i: centres[i % 3] + rng.normal(0, 0.01, 128) for i in range(12)}
+    groups = group_unknown(list(range(12)), emb)
+    assert sorted(sorted(g) for g in groups) == [[0, 3, 6, 9], [1, 4, 7, 10], [2, 5, 8, 11]]
+    # people p0/p1 share centre 0 (one person split), p2 is someone else
+    emb.update({100: centres[0], 101: centres[0] + 0.02, 102: centres[1]})
+    faces = {i: FaceRef(i, f"{i}.jpg", "h", (0, 0, 1, 1), p, False)
+             for i, p in ((100, "p0"), (101, "p1"), (102, "p2"))}
+    people = dict.fromkeys(("p0", "p1", "p2"))
+    found = suggest(people, faces, emb, set())
+    assert [(s.a, s.b) for s in found] == [("p0", "p1")] and found[0].distance < 0.3
+    assert suggest(people, faces, emb, {frozenset(("p0", "p1"))}) == []
+
+
+def test_the_command_prints_the_address_holds_the_lock_and_stops_on_ctrl_c(sorted_out, cli):
+    src, out = sorted_out
+    server = subprocess.Popen([sys.executable, "-m", "photokosh", "review", str(out),
+                               "--no-browser"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    try:
+        url = server.stdout.readline().strip()
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/\?token=[\w-]{40,}", url), url
+        opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        with opener.open(url, timeout=30) as page:
+            assert page.status == 200 and "person_001" in page.read().decode()
+        busy = cli("sort", src, "-o", out, "-q")  # a cron run meanwhile
+        assert busy.exit_code == 4 and "another photokosh run" in busy.stderr
+        server.send_signal(signal.SIGINT)
+        assert server.wait(30) == 0
+        rest, errors = server.communicate(timeout=10)
+        assert rest == "" and "Traceback" not in errors and "stopped" in errors
+        assert "GET / 200" in errors and "token" not in errors  # requests logged, no token
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait(10)
+    assert cli("sort", src, "-o", out, "-q").exit_code == 0  # the lock went with it
+
+
+def test_review_of_a_folder_without_a_run_fails_cleanly(tmp_path, cli):
+    result = cli("review", tmp_path, "--no-browser")
+    assert result.exit_code == 1 and result.stdout == "" and "photokosh sort" in result.stderr
+
+
+def test_new_since_the_last_run_is_marked(sorted_out, cli):
+    src, out = sorted_out
+    first = Browser(out)
+    assert not first.context.review().marks_new  # after a first run, everything is new
+    assert "badge new" not in first.page("/person/person_001")
+    photo(src / "later.jpg", [0])
+    ok(cli("sort", src, "-o", out, "-q"))
+    browser = Browser(out)
+    review = browser.context.review()
+    [new] = [f for f in review.faces.values() if f.new]
+    assert new.photo == "later.jpg" and new.person == "person_001"
+    html = browser.page("/person/person_001")
+    assert re.search(rf'class="face new" data-face="{new.id}"', html)
+    assert html.count('<span class="badge new">new</span>') == 1
+    assert '<span class="badge new">1 new</span>' in browser.page("/")
+
+
+def test_faces_without_a_thumbnail_are_cut_in_memory_blurred_or_not(tmp_path, cli):
+    from photokosh import thumbs
+
+    src, out = album(tmp_path), tmp_path / "out"
+    ok(cli("sort", src, "-o", out, "-q", "--blur"))
+    for jpg in (out / ".photokosh" / "thumbs").glob("*.jpg"):
+        jpg.unlink()  # as for a face the page shows no thumbnail of
+    browser = Browser(out)
+    ref = next(iter(browser.context.review().faces.values()))
+    before = tree_state(out)
+    as_sorted = browser.get(f"/face/{ref.id}.jpg")
+    assert as_sorted.data == thumbs.face_crop(out, src, ref.photo, ref.box, blurred=True)
+    browser.act("/act/clear", {"clear": "1"})
+    clear = browser.get(f"/face/{ref.id}.jpg")
+    assert clear.data == thumbs.face_crop(out, src, ref.photo, ref.box, blurred=False)
+    assert clear.data != as_sorted.data and clear.data[:2] == b"\xff\xd8"
+    assert tree_state(out) == before  # cut in memory: nothing written in OUT
+
+
+def test_a_port_in_use_is_a_clear_failure(sorted_out, cli):
+    import socket
+
+    _, out = sorted_out
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        result = cli("review", out, "--no-browser", "--port", str(taken.getsockname()[1]))
+    assert result.exit_code == 1 and "cannot listen on 127.0.0.1:" in result.stderr
+    assert result.stdout == "" and "Traceback" not in result.stderr
+
+
+def test_doubtful_people_come_first(tmp_path, cli):
+    src = tmp_path / "photos"
+    for i in range(6):
+        photo(src / f"a{i}.jpg", [0])
+        photo(src / f"b{i}.jpg", [1])
+    for i in range(13):
+        photo(src / f"c{i}.jpg", [2])
+    out = tmp_path / "out"
+    ok(cli("sort", src, "-o", out, "-q"))
+    by_photo = {p["photos"][0][0]: p["id"] for p in report(out)["people"]}
+    ok(cli("merge", out, by_photo["b"], by_photo["a"]))  # two people made one by mistake
+    browser = Browser(out)
+    review = browser.context.review()
+    assert review.order == [by_photo["a"], by_photo["c"]]  # 12 photos before 13: doubtful
+    first = re.search(r'<section class="card doubtful" data-person="(\w+)"', browser.page())
+    assert first and first.group(1) == by_photo["a"]
+    assert "check: two people?" in browser.page()
+
+
+def test_corrections_are_listed_and_undone_in_the_app(sorted_out):
+    _, out = sorted_out
+    browser = Browser(out)
+    assert "None yet." in browser.page("/corrections")
+    browser.act("/act/hide", {"person": "person_003"})
+    browser.act("/act/notsame", {"person": "person_001", "other": "person_002"})
+    html = browser.page("/corrections")
+    rows = re.findall(r'data-correction="(\d+)"', html)
+    assert rows == [str(c.id) for c in reversed(list_corrections(out))] and len(rows) == 2
+    assert "two people" in html and "hidden" in html
+    hide = next(c.id for c in list_corrections(out) if c.kind == "hide")
+    browser.act("/act/undo", {"correction": str(hide)})
+    assert "person_003" in people_of(out)
+    assert [c.kind for c in list_corrections(out)] == ["apart"]
+    browser.act("/act/undo", {"correction": "999"})
+    assert "no correction 999" in browser.page()
+
+
+def test_the_command_opens_the_browser_unless_told_not_to(sorted_out, cli, monkeypatch):
+    import webbrowser
+
+    from werkzeug.serving import BaseWSGIServer
+
+    _, out = sorted_out
+    opened = []
+    monkeypatch.setattr(webbrowser, "open", lambda url: opened.append(url))
+    monkeypatch.setattr(BaseWSGIServer, "serve_forever", lambda self: None)  # Ctrl-C at once
+    result = cli("review", out)
+    assert result.exit_code == 0, result.stderr
+    url = result.stdout.strip()
+    for _ in range(100):  # opened from a thread
+        if opened:
+            break
+        threading.Event().wait(0.01)
+    assert opened == [url] and url.startswith("http://127.0.0.1:")
+    opened.clear()
+    assert cli("review", out, "--no-browser", "-q").exit_code == 0 and opened == []
