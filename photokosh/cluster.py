@@ -2,17 +2,23 @@
 
 The default method keeps DBSCAN at its core and makes it safe at library scale:
 
-1. DBSCAN with a tight eps finds dense cores: faces that are surely one person.
+1. DBSCAN with a tight eps finds dense cores: faces that are surely one person. A core whose
+   faces are on average further apart than `core_distance` has chained, and goes back to
+   the merging face by face.
 2. Average-linkage merging joins cores and leftover faces while the root-mean-square distance
    between two groups' faces stays within 0.56, the distance dlib's metric loss pulls
    same-person pairs under (threshold 0.6 minus margin 0.04, dlib's loss_metric defaults).
    Average linkage looks at all pairs of two groups, so unlike DBSCAN's single links it does
-   not chain people together, and its cut does not move with the size of the library.
+   not chain people together.
 3. Stray fragments (at most `attach_size` faces) then join the group they would pass dlib's
    own same-person test of 0.6 against on average.
 
-Faces of one photo never share a person (cannot-link) at any step. How the thresholds were
-chosen, and what the alternatives score, is measured by benchmarks/accuracy.py. Neighbours
+In steps 2 and 3 a merge further apart than `sure_distance` must also be borne out by the
+faces around it (evidence.py): the nearest group is not enough once a library holds
+thousands of people. Faces of one photo never share a person (cannot-link) at any step.
+New faces join existing people by the same rules (assign_to_people). How the thresholds
+were chosen, and what the alternatives score, is measured by benchmarks/accuracy.py
+(docs/accuracy.md). Neighbours
 come from neighbours.py: exact search for small libraries, faiss's approximate IVF index
 for large ones (benchmarks/cluster_scale.py measures time, memory and accuracy up to a
 million faces).
@@ -27,23 +33,32 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .evidence import Evidence
 from .groups import GroupStats, pair_rms, to_centre
-from .neighbours import Neighbours, graph, near_groups
+from .neighbours import Neighbours, graph, near_groups, neighbours_of
 
 log = logging.getLogger(__name__)
 
 # scipy and scikit-learn are imported where they are used: together they take about two
-# seconds to import, which a re-run with no new faces (that only needs person_cohesion) skips.
+# seconds to import, which a re-run with no new faces (groups.person_cohesion only) skips.
 
 
 @dataclass(frozen=True)
 class ClusterSettings:
-    eps: float = 0.4  # DBSCAN eps (euclidean on the 128-d embeddings)
+    eps: float = 0.43  # DBSCAN eps (euclidean on the 128-d embeddings)
     min_samples: int = 2  # DBSCAN min_samples
     method: str = "default"  # "default" (DBSCAN + merging) or "dbscan" (plain DBSCAN)
+    core_distance: float = 0.5  # a DBSCAN core further apart (pair RMS) has chained
     merge_distance: float = 0.56  # average-linkage cut (RMS distance between two groups)
     attach_distance: float = 0.6  # looser cut for fragments of at most attach_size faces
     attach_size: int = 5
+    # Merges beyond sure_distance need the evidence of evidence.py: `support` (share of the
+    # smaller group's nearest neighbours that are the other group's) and `crowding` (how
+    # much the cut tightens per doubling of the strangers around). 0 turns a test off.
+    sure_distance: float = 0.45
+    support: float = 0.6
+    crowding: float = 0.02
+    ratio: float = 0.0  # the ratio test of evidence.py, off: measured, not better
     neighbours: int = 10  # nearest neighbours per face that the graph keeps
     # "auto": exact neighbour search while it is cheap, faiss's approximate IVF above;
     # "exact" or "approximate" force one (for measuring what the approximation costs).
@@ -89,21 +104,43 @@ def _cluster(x: np.ndarray, groups: np.ndarray, settings: ClusterSettings,
              approximate: bool) -> np.ndarray:
     reach = max(settings.eps, settings.merge_distance, settings.attach_distance)
     index = Neighbours(x, approximate)
-    edges = graph(index, x, settings.neighbours, reach)
+    edges, own = graph(index, x, settings.neighbours, reach)
     labels = _dbscan(x, groups, edges, settings.eps, settings.min_samples)
     if settings.method == "dbscan":
         return _relabel(labels)
-    # Average linkage never builds a group whose faces are on average further apart than its
-    # cut; a DBSCAN core that is has chained, and its faces go back to the merging one by one.
-    labels[pair_rms(x, labels)[np.maximum(labels, 0)] > settings.merge_distance] = -1
+    units = np.unique(_undo_chains(x, labels, settings), return_inverse=True)[1].ravel()
+    return _relabel(_merges(x, units, groups, edges, own, index, settings))
+
+
+def _undo_chains(x, labels, settings: ClusterSettings) -> np.ndarray:
+    """DBSCAN's labels, with the faces of chained cores and of no core on their own."""
+    labels = labels.copy()
+    labels[pair_rms(x, labels)[np.maximum(labels, 0)] > settings.core_distance] = -1
     loose = labels < 0
     labels[loose] = labels.max(initial=-1) + 1 + np.arange(int(loose.sum()))
-    units = np.unique(labels, return_inverse=True)[1].ravel()
-    units = _merge(x, units, groups, edges, index, settings.merge_distance, settings.neighbours)
+    return labels
+
+
+def _merges(x, units, groups, edges, own, index, settings: ClusterSettings, old=None):
+    """Steps 2 and 3 on `units`, over the symmetric graph `edges`, weighing each face's `own`
+    nearest. Groups holding `old` faces (existing people, a mask over the faces) never merge
+    with each other."""
+    rule = _Rule(settings.sure_distance,
+                 Evidence(own, groups, settings.support, settings.crowding, settings.ratio),
+                 np.zeros(len(x), bool) if old is None else old)
+    units = _merge(x, units, groups, edges, index, settings.merge_distance,
+                   settings.neighbours, rule)
     if settings.attach_size > 0:
         units = _merge(x, units, groups, edges, index, settings.attach_distance,
-                       settings.neighbours, small=settings.attach_size)
-    return _relabel(units)
+                       settings.neighbours, rule, small=settings.attach_size)
+    return units
+
+
+@dataclass
+class _Rule:
+    sure: float  # merges up to here need no evidence
+    evidence: Evidence
+    old: np.ndarray  # per face: an existing person's
 
 
 def assign_to_people(known: np.ndarray, known_labels: np.ndarray, new: np.ndarray,
@@ -111,92 +148,40 @@ def assign_to_people(known: np.ndarray, known_labels: np.ndarray, new: np.ndarra
                      settings: ClusterSettings = DEFAULT_SETTINGS) -> np.ndarray:
     """For each new face, the label of the existing person it joins, or -1 for nobody.
 
-    A face joins a person when the RMS distance between it and the person's faces is within
-    `attach_distance` (`merge_distance` if attach_size is 0): the rule by which cluster_faces
-    lets a lone face join a group, so a face that clustering would have put with a person
-    joins them. Faces of one photo are matched to people together (linear_sum_assignment),
-    so no two join the same person.
+    The rules of cluster_faces with the existing people held fixed: the new faces form
+    cores among themselves, then they and their groups join existing people (or not) by
+    the same merging and evidence, two existing people never merging. Faces of one photo
+    never join one person. Only the new faces' neighbours are searched, not the library's.
     """
     known_labels = np.asarray(known_labels)
     new = np.asarray(new, dtype=np.float64)
-    new_groups = np.asarray(new_groups)
     out = np.full(len(new), -1, dtype=np.int64)
     keep = known_labels >= 0
     if not len(new) or not keep.any():
         return out
     people, idx = np.unique(known_labels[keep], return_inverse=True)
-    stats = GroupStats(np.asarray(known, dtype=np.float64)[keep], idx.ravel())
-    limit = settings.attach_distance if settings.attach_size > 0 else settings.merge_distance
-    photo = np.unique(new_groups, return_inverse=True)[1].ravel()
-    # Candidates: each face's k people nearest by RMS distance. RMS^2 from a face to a group
-    # is |face - centre|^2 + the group's mean squared distance to its centre, so a search
-    # among the centres, with that spread as one more coordinate (0 for the faces), finds
-    # them without weighing every face against every person. With k at least the faces of
-    # the photo, the best matching of a photo's faces to people uses only candidates.
-    k = max(settings.neighbours, int(np.bincount(photo).max()))
-    search = Neighbours(np.c_[stats.centres, np.sqrt(stats.spread())],
-                        _approximate(settings.search, len(new), len(people)))
-    found = search.of_points(np.c_[new, np.zeros(len(new))], k)
-    face, person = np.repeat(np.arange(len(new)), found.shape[1]), found.ravel()
-    dist = stats.rms_pairs(new, face[person >= 0], person[person >= 0])
-    face, person = face[person >= 0][dist <= limit], person[person >= 0][dist <= limit]
-    dist = dist[dist <= limit]
-    # A face that is its photo's only one with candidates takes its nearest person; the
-    # faces of the other photos are matched photo by photo.
-    has = np.unique(face)
-    alone = np.zeros(len(new), bool)
-    alone[has] = np.bincount(photo[has])[photo[has]] == 1
-    best = np.lexsort((person, dist, face))
-    best = best[np.r_[True, face[best][1:] != face[best][:-1]]] if len(best) else best
-    best = best[alone[face[best]]]
-    out[face[best]] = people[person[best]]
-    shared = ~alone[face]
-    face, person, dist = face[shared], person[shared], dist[shared]
-    photo = np.unique(photo[face], return_inverse=True)[1].ravel()
-    for pick in _split_by(photo, np.arange(len(face)), int(photo.max(initial=-1)) + 1):
-        if not len(pick):
-            continue
-        rows, r = np.unique(face[pick], return_inverse=True)
-        cols, c = np.unique(person[pick], return_inverse=True)
-        cost = np.full((len(rows), len(cols)), 1e6)
-        cost[r.ravel(), c.ravel()] = dist[pick]
-        from scipy.optimize import linear_sum_assignment
-
-        chosen_r, chosen_c = linear_sum_assignment(cost)
-        ok = cost[chosen_r, chosen_c] <= limit
-        out[rows[chosen_r[ok]]] = people[cols[chosen_c[ok]]]
-    return out
-
-
-def person_cohesion(embeddings: np.ndarray, labels: np.ndarray,
-                    settings: ClusterSettings = DEFAULT_SETTINGS) -> dict[int, dict]:
-    """How alike each person's faces are, per label >= 0.
-
-    `mean_distance` / `max_distance`: from the faces to the person's centre; `pair_rms`: RMS
-    distance between two of the person's faces; `cohesion`: 1 - mean_distance (1 = identical).
-    `doubtful` is set when, on average, two of the person's faces would fail dlib's 0.6
-    same-person test (pair_rms > attach_distance: two people merged), or some face would fail
-    it against the person's average face (max_distance > attach_distance: an intruder).
-    """
-    x = np.asarray(embeddings, dtype=np.float64)
-    labels = np.asarray(labels)
-    keep = labels >= 0
-    people, idx = np.unique(labels[keep], return_inverse=True)
-    if not len(people):
-        return {}
-    idx = idx.ravel()
-    stats = GroupStats(x[keep], idx)
-    distance = np.linalg.norm(x[keep] - stats.centres[idx], axis=1)
-    mean = np.bincount(idx, weights=distance) / stats.count
-    largest = np.zeros(len(people))
-    np.maximum.at(largest, idx, distance)
-    rms = stats.pair_rms()
-    limit = settings.attach_distance
-    return {int(p): {"faces": int(stats.count[i]), "mean_distance": float(mean[i]),
-                     "max_distance": float(largest[i]), "pair_rms": float(rms[i]),
-                     "cohesion": float(1 - mean[i]),
-                     "doubtful": bool(rms[i] > limit or largest[i] > limit)}
-            for i, p in enumerate(people)}
+    x = np.r_[np.asarray(known, dtype=np.float64)[keep], new]
+    n_old = int(keep.sum())
+    fresh = n_old + np.arange(len(new))
+    # Each known face a photo of its own: known faces never merge anyway.
+    groups = np.r_[np.arange(n_old), n_old + np.unique(new_groups, return_inverse=True)[1]]
+    index = Neighbours(x, _approximate(settings.search, len(new), len(x)))
+    # A group photo's own faces take places among each face's nearest, and each of its faces
+    # may need a person of its own: room for both.
+    widest = int(np.bincount(groups[fresh]).max())
+    reach = max(settings.eps, settings.merge_distance, settings.attach_distance)
+    edges, own = neighbours_of(index, x, fresh, widest - 1 + max(settings.neighbours, widest),
+                               reach)
+    among = np.isin(edges[0], fresh) & np.isin(edges[1], fresh)
+    cores = _dbscan(new, groups[fresh], tuple(e[among] - (n_old if i < 2 else 0)
+                                              for i, e in enumerate(edges)),
+                    settings.eps, settings.min_samples)
+    units = np.r_[idx.ravel(), len(people) + _undo_chains(new, cores, settings)]
+    old = np.r_[np.ones(n_old, bool), np.zeros(len(new), bool)]
+    merged = _merges(x, units, groups, edges, own, index, settings, old)
+    person_of = np.full(int(merged.max()) + 1, -1, dtype=np.int64)
+    person_of[merged[:n_old]] = people[idx.ravel()]
+    return person_of[merged[fresh]]
 
 
 def _approximate(search: str, queries: int, rows: int) -> bool:
@@ -234,7 +219,7 @@ def _dbscan(x: np.ndarray, groups: np.ndarray, edges, eps: float, min_samples: i
     return labels
 
 
-def _merge(x, units, groups, edges, index: Neighbours, limit: float, k: int,
+def _merge(x, units, groups, edges, index: Neighbours, limit: float, k: int, rule: _Rule,
            small: int | None = None):
     """Average-linkage (RMS) agglomeration of `units` up to `limit`, never joining two units
     that share a photo; with `small`, one side of every merge has at most `small` faces.
@@ -245,12 +230,14 @@ def _merge(x, units, groups, edges, index: Neighbours, limit: float, k: int,
     r, c, d = edges
     r, c = r[d <= limit], c[d <= limit]
     pairs = np.c_[units[r], units[c]]
-    changed = None  # first round: every group of several faces
+    changed = None  # first round: every new group of several faces
     while True:
         stats = GroupStats(x, units)
-        queries = np.flatnonzero(stats.count > 1) if changed is None else changed
+        old = np.bincount(units, weights=rule.old, minlength=len(stats.count)) > 0
+        queries = np.flatnonzero((stats.count > 1) & ~old) if changed is None else changed
         near = near_groups(index, x, units, stats.centres, stats.count, queries, k, limit)
-        merged = _agglomerate(stats, units, groups, np.r_[pairs, near], limit, small)
+        merged = _agglomerate(stats, units, groups, np.r_[pairs, near], limit, small, rule,
+                              old)
         both = np.unique(merged * (units.max() + 1) + units) // (units.max() + 1)
         changed = np.flatnonzero(np.bincount(both) > 1)  # groups made of several old ones
         if not len(changed):
@@ -261,7 +248,8 @@ def _merge(x, units, groups, edges, index: Neighbours, limit: float, k: int,
         pairs = np.c_[units[r[touch]], units[c[touch]]]
 
 
-def _agglomerate(stats: GroupStats, units, groups, pairs, limit: float, small: int | None):
+def _agglomerate(stats: GroupStats, units, groups, pairs, limit: float, small: int | None,
+                 rule: _Rule, old: np.ndarray):
     # Cost grows with the candidate pairs (~ n * neighbours) and, per merge, with how many
     # groups neighbour the merged one: each distance is O(d) from the groups' sums.
     # Only candidate pairs within `limit` are kept: the mean squared distance from a merged
@@ -284,17 +272,40 @@ def _agglomerate(stats: GroupStats, units, groups, pairs, limit: float, small: i
     heap = [(dd, a, b, 0, 0) for dd, (a, b) in zip(dist.tolist(), pairs.tolist(), strict=True)]
     heapq.heapify(heap)
     parent = np.arange(m)
+    members = _split_by(units, np.arange(len(units)), m)
+    members = [part.tolist() for part in members]
+
+    def unit_of(face: int) -> int:
+        return _root(parent, units[face])
+
     while heap:
-        _, a, b, va, vb = heapq.heappop(heap)
+        dab, a, b, va, vb = heapq.heappop(heap)
         if parent[a] != a or parent[b] != b or version[a] != va or version[b] != vb:
             continue  # stale: one side has merged since
         if (small is not None and min(stats.count[a], stats.count[b]) > small) \
-                or not photos[a].isdisjoint(photos[b]):
+                or not photos[a].isdisjoint(photos[b]) or (old[a] and old[b]):
             continue  # sizes only grow and photos stay, so this pair stays excluded
+        if dab > rule.sure:
+            # Weighed from the smaller group's side, or the new one's; a pair turned down
+            # here is weighed again when either side grows (its pairs are pushed anew).
+            own, other = (a, b) if (old[a], stats.count[a]) <= (old[b], stats.count[b]) \
+                else (b, a)
+            if not rule.evidence.agrees(members[own], unit_of, own, other,
+                                        int(stats.count[other]), dab, limit):
+                continue
+            # Between equals (two faces seen once, say) neither side is the smaller: both
+            # must agree.
+            if stats.count[a] == stats.count[b] and not old[other] \
+                    and not rule.evidence.agrees(members[other], unit_of, other, own,
+                                                 int(stats.count[own]), dab, limit):
+                continue
         if (stats.count[a], -a) < (stats.count[b], -b):
             a, b = b, a
         stats.merge(a, b)
         photos[a] |= photos[b]
+        members[a].extend(members[b])
+        members[b] = []
+        old[a] |= old[b]
         parent[b], version[a] = a, version[a] + 1
         for z in near[b]:
             near[z].discard(b)
@@ -314,6 +325,13 @@ def _agglomerate(stats: GroupStats, units, groups, pairs, limit: float, small: i
     while not np.array_equal(parent, parent[parent]):
         parent = parent[parent]
     return np.unique(parent[units], return_inverse=True)[1].ravel()
+
+
+def _root(parent: np.ndarray, u: int) -> int:
+    while parent[u] != u:
+        parent[u] = parent[parent[u]]  # halve the path as it is walked
+        u = parent[u]
+    return int(u)
 
 
 def _relabel(labels: np.ndarray) -> np.ndarray:
