@@ -41,20 +41,39 @@ class Faces:
         return Faces(self.emb[keep], self.groups[keep], self.labels[keep], self.scored[keep])
 
 
-def load(path: Path, cache: Path | None = None) -> Faces:
+def load(path: Path, cache: Path | None = None, detector: str | None = None) -> Faces:
     if path.is_dir():
-        return from_photos(path, cache)
+        return from_photos(path, cache, detector)
     data = np.load(path)
     return Faces(data["emb"].astype(np.float32), data["photo"], data["label"], data["central"])
 
 
-def from_photos(root: Path, cache: Path | None = None) -> Faces:
-    """The faces photokosh finds in a per-person folder tree; the labelled face of each photo
-    is the one nearest its centre (LFW's convention)."""
-    from photokosh.evaluate import labelled_faces, load_labels
-    from photokosh.faces import DlibEmbedder
+def load_all(paths: list[Path], cache: Path | None = None,
+             detector: str | None = None) -> Faces:
+    """Several sources as one library (photo numbers kept apart; one cache per folder)."""
+    parts = [load(p, cache if len(paths) == 1 else None, detector) for p in paths]
+    offsets = np.cumsum([0] + [int(f.groups.max(initial=-1)) + 1 for f in parts])
+    return Faces(np.concatenate([f.emb for f in parts]),
+                 np.concatenate([f.groups + o for f, o in zip(parts, offsets, strict=False)]),
+                 np.concatenate([f.labels.astype(str) for f in parts]),
+                 np.concatenate([f.scored for f in parts]))
 
-    faces, truth, _ = labelled_faces(root, load_labels(root.resolve()), DlibEmbedder(), cache)
+
+def save(faces: Faces, path: Path) -> None:
+    np.savez_compressed(path, emb=faces.emb, photo=faces.groups, label=faces.labels,
+                        central=faces.scored)
+
+
+def from_photos(root: Path, cache: Path | None = None, detector: str | None = None,
+                labels_file: Path | None = None) -> Faces:
+    """The faces photokosh finds in a per-person folder tree (with `detector`, photokosh's
+    default when None); the labelled face of each photo is the one nearest its centre (LFW's
+    convention)."""
+    from photokosh.detectors import DEFAULT, make_embedder
+    from photokosh.evaluate import labelled_faces, load_labels
+
+    faces, truth, _ = labelled_faces(root, load_labels(root.resolve(), labels_file),
+                                     make_embedder(detector or DEFAULT), cache)
     photo = {h: i for i, h in enumerate(sorted({f.hash for f in faces}))}
     return Faces(np.stack([f.embedding for f in faces]).astype(np.float32),
                  np.array([photo[f.hash] for f in faces]),
@@ -64,7 +83,11 @@ def from_photos(root: Path, cache: Path | None = None) -> Faces:
 
 def photokosh_method(**changes) -> Method:
     settings = replace(DEFAULT_SETTINGS, **changes)
-    return lambda emb, groups: cluster_faces(emb, groups, settings)
+
+    def run(emb, groups):
+        return cluster_faces(emb, groups, settings)
+    run.scales = True  # neighbours from an index: runs on any size
+    return run
 
 
 def exact_dbscan(eps: float, min_samples: int) -> Method:
@@ -195,14 +218,19 @@ def incremental_lines(faces: Faces, share: float = 0.1, seed: int = 0) -> list[s
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("source", type=Path, help="per-person photo folder, or an .npz")
+    parser.add_argument("source", type=Path, nargs="+",
+                        help="per-person photo folders or .npz files, clustered as one library")
+    parser.add_argument("--detector", help="detector for photo folders [default: photokosh's]")
+    parser.add_argument("--save", type=Path, help="also write the faces to this .npz")
     parser.add_argument("--cache", type=Path, help="state folder for the faces, as in "
                         "`photokosh evaluate --cache` [default: as photokosh evaluate]")
     parser.add_argument("--seeds", type=int, default=5, help="runs per subset size")
     args = parser.parse_args(argv)
-    faces = load(args.source, args.cache)
+    faces = load_all(args.source, args.cache, args.detector)
+    if args.save:
+        save(faces, args.save)
     people = len(np.unique(faces.labels[faces.scored]))
-    print(f"## Clustering accuracy on {args.source.name}\n")
+    print(f"## Clustering accuracy on {' + '.join(p.name for p in args.source)}\n")
     print(f"{len(faces.emb)} faces in {len(np.unique(faces.groups))} photos, "
           f"{int(faces.scored.sum())} scored, {people} people.\n")
     print("\n".join(accuracy_table(faces)))

@@ -129,16 +129,17 @@ def distances_line(emb: np.ndarray, truth: np.ndarray, seed: int = 0) -> str:
             f"different people: {' / '.join(f'{v:.2f}' for v in between)}")
 
 
-def run_one(n: int, seed: int, exact: bool) -> dict:
+def run_one(n: int, seed: int, exact: bool, changes: dict | None = None) -> dict:
     from dataclasses import replace
 
     from photokosh.cluster import DEFAULT_SETTINGS, assign_to_people, cluster_faces
     from photokosh.metrics import bcubed_scores
 
+    settings = replace(DEFAULT_SETTINGS, **(changes or {}))
     emb, truth, photo, pop = synthetic(n, seed)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start = time.perf_counter()
-    labels = cluster_faces(emb, photo)
+    labels = cluster_faces(emb, photo, settings)
     seconds = time.perf_counter() - start
     bcubed = bcubed_scores(truth, labels)
     # 1% more faces, of people already seen (drawn in proportion to their faces).
@@ -147,7 +148,7 @@ def run_one(n: int, seed: int, exact: bool) -> dict:
     who = truth[rng.integers(0, n, more)]
     new = pop.faces(who, seed + 3)
     start = time.perf_counter()
-    joined = assign_to_people(emb, labels, new, n + np.arange(more))
+    joined = assign_to_people(emb, labels, new, photo.max() + 1 + np.arange(more), settings)
     assign_seconds = time.perf_counter() - start
     # A new face joined the right person if it got the label most of that person's faces have.
     cell, count = np.unique(truth * (n + 1) + labels, return_counts=True)
@@ -163,7 +164,7 @@ def run_one(n: int, seed: int, exact: bool) -> dict:
             "assign_right": float(np.mean(joined == majority[who])),
             "shape": distances_line(emb, truth, seed),
             "exact_f": bcubed_scores(truth, cluster_faces(
-                emb, photo, replace(DEFAULT_SETTINGS, search="exact")))[2] if exact else None}
+                emb, photo, replace(settings, search="exact")))[2] if exact else None}
 
 
 def compare_on(path: Path) -> list[str]:
@@ -211,17 +212,22 @@ def main(argv: list[str] | None = None) -> None:
                         help="also cluster with exact neighbour search and report its BCubed F")
     parser.add_argument("--lfw", type=Path, metavar="FOLDER|NPZ",
                         help="compare exact and approximate search on labelled embeddings")
+    parser.add_argument("--settings", default="", metavar="K=V,...",
+                        help="cluster settings to change, e.g. support=0,crowding=0")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # the per-size child
     args = parser.parse_args(argv)
     if args.one:
-        print(json.dumps(run_one(args.one, args.seed, args.exact)))
+        changes = {k: json.loads(v) for k, v in (kv.split("=") for kv in args.settings.split(",")
+                                             if kv)}
+        print(json.dumps(run_one(args.one, args.seed, args.exact, changes)))
         return
     if args.lfw:
         print("\n".join(compare_on(args.lfw)))
         return
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     command = ("uv run python benchmarks/cluster_scale.py --sizes " + ",".join(map(str, sizes))
-               + " --exact" * args.exact)
+               + " --exact" * args.exact + (f" --settings {args.settings}" if args.settings
+                                            else ""))
     print(f"`{command}` ({os.cpu_count()} cores, load average before: "
           f"{' '.join(f'{v:.2f}' for v in os.getloadavg())})\n")
     print("| faces | people | clustering (s) | peak memory (MB) | of which data + Python "
@@ -231,7 +237,8 @@ def main(argv: list[str] | None = None) -> None:
     shapes = []
     for n in sizes:
         out = subprocess.run([sys.executable, __file__, "--one", str(n), "--seed",
-                              str(args.seed)] + ["--exact"] * args.exact, check=True,
+                              str(args.seed), "--settings", args.settings]
+                             + ["--exact"] * args.exact, check=True,
                              capture_output=True, text=True)
         r = json.loads(out.stdout.strip().splitlines()[-1])
         shapes.append(f"{n}: {r['shape']}")

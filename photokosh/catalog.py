@@ -2,7 +2,7 @@
 
 The catalogue is what layout, report and review page are made from; nothing here writes.
 People come most photos first, with their folder (names.py), how alike their faces are
-(cluster.person_cohesion) and their faces in order of how typical they are (nearest their
+(groups.person_cohesion) and their faces in order of how typical they are (nearest their
 centre first); faces of forgotten people stay as boxes, belonging to nobody.
 """
 
@@ -16,11 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .cluster import person_cohesion
 from .constraints import from_corrections
 from .doubt import looks_like_two, split_ratio
 from .errors import PhotokoshError, StateError
-from .groups import to_centre
+from .groups import person_cohesion, to_centre
 from .names import unique_folders
 from .records import StoredFace
 from .state import State, open_state

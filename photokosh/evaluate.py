@@ -8,8 +8,6 @@ import hashlib
 import json
 import os
 from collections import defaultdict
-from dataclasses import replace
-from itertools import product
 from pathlib import Path
 
 import numpy as np
@@ -107,19 +105,17 @@ def score(faces: list[StoredFace], truth: dict[int, str], settings) -> dict:
     return result
 
 
-def tune(faces, truth, base, eps_values=None, min_samples_values=(1, 2, 3),
-         methods=("default", "dbscan")) -> list[dict]:
-    """Score a grid of clustering settings; rows sorted best (BCubed F) first."""
-    eps_values = eps_values or [round(x, 2) for x in np.arange(0.30, 0.625, 0.05)]
-    rows = []
-    for method, eps, min_samples in product(methods, eps_values, min_samples_values):
-        settings = replace(base, method=method, eps=float(eps), min_samples=min_samples)
-        result = score(faces, truth, settings)
-        rows.append({"method": method, "eps": float(eps), "min_samples": min_samples,
-                     **{k: v for k, v in result.items()
-                        if not k.startswith("worst")}})
-    rows.sort(key=lambda r: (-r["bcubed_f"], -r["pairwise_f"]))
-    return rows
+def tune(faces: list[StoredFace], truth: dict[int, str], base) -> list[dict]:
+    """The grid of tune.py on these faces: every face clustered, the labelled ones scored."""
+    from . import tune as grid
+
+    if not faces:
+        raise PhotokoshError("no faces were found in the labelled photos")
+    groups = {h: i for i, h in enumerate(sorted({f.hash for f in faces}))}
+    scored = np.array([f.id in truth for f in faces])
+    return grid.tune(np.stack([f.embedding for f in faces]),
+                     np.array([groups[f.hash] for f in faces]),
+                     np.array([truth[f.id] for f in faces if f.id in truth]), scored, base)
 
 
 def _central(faces: list[StoredFace], width: int, height: int) -> StoredFace:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 _CHUNK = 65536  # pairs per block: all at once is 2 GB at 100k faces
+SAME_PERSON = 0.6  # dlib's same-person threshold
 
 
 class GroupStats:
@@ -85,3 +86,33 @@ def pair_rms(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
 def to_centre(x: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Each face's distance to the centre of its group (`labels` >= 0, one per face)."""
     return np.linalg.norm(x - GroupStats(x, labels).centres[labels], axis=1)
+
+
+def person_cohesion(embeddings: np.ndarray, labels: np.ndarray,
+                    limit: float = SAME_PERSON) -> dict[int, dict]:
+    """How alike each person's faces are, per label >= 0.
+
+    `mean_distance` / `max_distance`: from the faces to the person's centre; `pair_rms`: RMS
+    distance between two of the person's faces; `cohesion`: 1 - mean_distance (1 = identical).
+    `doubtful` is set when, on average, two of the person's faces would fail dlib's 0.6
+    same-person test (pair_rms > `limit`: two people merged), or some face would fail
+    it against the person's average face (max_distance > `limit`: an intruder).
+    """
+    x = np.asarray(embeddings, dtype=np.float64)
+    labels = np.asarray(labels)
+    keep = labels >= 0
+    people, idx = np.unique(labels[keep], return_inverse=True)
+    if not len(people):
+        return {}
+    idx = idx.ravel()
+    stats = GroupStats(x[keep], idx)
+    distance = np.linalg.norm(x[keep] - stats.centres[idx], axis=1)
+    mean = np.bincount(idx, weights=distance) / stats.count
+    largest = np.zeros(len(people))
+    np.maximum.at(largest, idx, distance)
+    rms = stats.pair_rms()
+    return {int(p): {"faces": int(stats.count[i]), "mean_distance": float(mean[i]),
+                     "max_distance": float(largest[i]), "pair_rms": float(rms[i]),
+                     "cohesion": float(1 - mean[i]),
+                     "doubtful": bool(rms[i] > limit or largest[i] > limit)}
+            for i, p in enumerate(people)}

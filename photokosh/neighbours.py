@@ -84,12 +84,21 @@ class Neighbours:
 
 
 def graph(index: Neighbours, x: np.ndarray, k: int, radius: float):
-    """Each face's k nearest faces within `radius`, symmetrised, as (i, j, distance) edges
-    with i != j."""
-    n = len(x)
-    found = index.of_rows(k + 1)  # + the face itself
-    r, c = np.repeat(np.arange(n), found.shape[1]), found.ravel()
-    return _edges(x, x, r[c >= 0], c[c >= 0], radius, symmetric=True)  # -1: fewer found
+    """Each face's k nearest faces within `radius`: (symmetrised edges, each face's own
+    nearest), both as (i, j, distance) with i != j. The symmetric graph links DBSCAN and the
+    merging; each face's own list is what evidence.py weighs, the same whether a face is
+    clustered with the library or added to it later."""
+    return neighbours_of(index, x, np.arange(len(x)), k, radius)
+
+
+def neighbours_of(index: Neighbours, x: np.ndarray, rows: np.ndarray, k: int, radius: float):
+    """As `graph`, for the faces `rows` only: their k nearest faces among all of x (new
+    faces against a library, without a graph of the whole library)."""
+    found = index.of_points(x[rows], k + 1)  # + the face itself
+    r, c = np.repeat(rows, found.shape[1]), found.ravel()
+    r, c = r[c >= 0], c[c >= 0]  # -1: fewer found
+    own = _edges(x, x, r[r != c], c[r != c], radius)
+    return _edges(x, x, r, c, radius, symmetric=True), own
 
 
 def _edges(a: np.ndarray, b: np.ndarray, r: np.ndarray, c: np.ndarray, radius: float,

@@ -219,6 +219,14 @@ def test_evaluate_prints_its_tables_on_stdout_only(tmp_path, cli):
     rows = json.loads(tuned.stdout)
     assert rows[0]["bcubed_f"] == max(r["bcubed_f"] for r in rows)
     assert {r["method"] for r in rows} == {"default", "dbscan"}
+    text = cli("evaluate", src, "--cache", tmp_path / "cache", "--tune").stdout
+    shown = [r["change"] for r in rows if not r["same_as_default"] or r["change"] == "default"]
+    assert all(change in text for change in shown)
+    same = [r["change"] for r in rows if r["same_as_default"] and r["change"] != "default"]
+    if same:
+        assert "same people as the default: " + ", ".join(same) in " ".join(text.split())
+    best = [r for r in rows if r["better"]]
+    assert (f"try {best[0]['change']}" if best else "keep the defaults") in text
 
 
 CLI_REFERENCE = Path(__file__).resolve().parents[1] / "docs" / "cli.md"

@@ -6,12 +6,8 @@ import numpy as np
 import pytest
 
 from photokosh import cluster
-from photokosh.cluster import (
-    DEFAULT_SETTINGS,
-    assign_to_people,
-    cluster_faces,
-    person_cohesion,
-)
+from photokosh.cluster import DEFAULT_SETTINGS, assign_to_people, cluster_faces
+from photokosh.groups import person_cohesion
 
 PLAIN = replace(DEFAULT_SETTINGS, method="dbscan")
 
@@ -322,7 +318,8 @@ def test_importing_the_clustering_pulls_in_no_heavy_library():
     import subprocess
     import sys
 
-    code = ("import sys, numpy as np; from photokosh.cluster import person_cohesion; "
+    code = ("import sys, numpy as np; import photokosh.cluster; "
+            "from photokosh.groups import person_cohesion; "
             "person_cohesion(np.eye(3, 128), np.array([0, 0, 1])); "
             "print(sorted(m for m in ('faiss', 'sklearn') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -189,19 +189,31 @@ def scores(r: dict, console: Console) -> None:
 
 
 def grid(rows: list[dict], console: Console) -> None:
-    """`photokosh evaluate --tune`: one line per setting, best first."""
+    """`photokosh evaluate --tune`: one line per setting that changes the people, best first,
+    then the recommendation (only a gain beyond the noise)."""
+    from ..tune import recommendation
+
     table = Table(box=None)
-    for col in ("method", "eps", "min_samples", "pairwise F", "BCubed F", "ARI", "found",
-                "true"):
-        table.add_column(col, justify="right")
+    for col in ("change", "pairwise F", "BCubed F", "gain", "noise", "found", "true"):
+        table.add_column(col, justify="left" if col == "change" else "right")
+    same = [r["change"] for r in rows if r["same_as_default"] and r["change"] != "default"]
     for r in rows:
-        table.add_row(r["method"], f"{r['eps']:.2f}", str(r["min_samples"]),
-                      f"{r['pairwise_f']:.4f}", f"{r['bcubed_f']:.4f}", f"{r['ari']:.4f}",
+        if r["same_as_default"] and r["change"] != "default":
+            continue
+        default = r["change"] == "default"
+        table.add_row(r["change"], f"{r['pairwise_f']:.4f}", f"{r['bcubed_f']:.4f}",
+                      "" if default else f"{r['gain']:+.4f}",
+                      "" if default else f"±{r['noise']:.4f}",
                       str(r["clusters_found"]), str(r["people_true"]))
     console.print(table)
-    best = rows[0]
-    console.print(f"best: method {best['method']}, eps {best['eps']:.2f}, min_samples "
-                  f"{best['min_samples']} (BCubed F {best['bcubed_f']:.4f})")
+    if same:
+        console.print(f"same people as the default: {', '.join(same)}", markup=False)
+    best = recommendation(rows)
+    if best is None:
+        console.print("keep the defaults: no change beats them by more than the noise")
+    else:
+        console.print(f"try {best['change']}: BCubed F {best['bcubed_f']:.4f} "
+                      f"({best['gain']:+.4f}, noise ±{best['noise']:.4f})", markup=False)
 
 
 @contextmanager

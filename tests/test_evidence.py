@@ -1,0 +1,99 @@
+"""The evidence around a merge (evidence.py), through cluster_faces and assign_to_people on
+constructed embeddings: the same pair of faces is one person in a sparse album and kept apart
+among strangers."""
+
+from dataclasses import replace
+
+import numpy as np
+
+from photokosh.cluster import DEFAULT_SETTINGS, assign_to_people, cluster_faces
+
+NO_EVIDENCE = replace(DEFAULT_SETTINGS, support=0.0, crowding=0.0)
+
+
+def unit(rng, dim=128):
+    v = rng.normal(size=dim)
+    return v / np.linalg.norm(v)
+
+
+def at(point: np.ndarray, distance: float, rng) -> np.ndarray:
+    """A unit vector `distance` from the unit vector `point`, in a random direction."""
+    away = unit(rng)
+    away -= (away @ point) * point
+    away /= np.linalg.norm(away)
+    cos = 1 - distance**2 / 2
+    return cos * point + np.sqrt(1 - cos**2) * away
+
+
+def person(centre: np.ndarray, count: int, spread: float, rng) -> np.ndarray:
+    return np.stack([at(centre, spread, rng) for _ in range(count)])
+
+
+def album(strangers: int, seed: int = 0):
+    """A person of 8 faces, one more face of theirs (or a look-alike's) 0.53 from their
+    centre (0.55 RMS from their faces), and `strangers` faces seen once, each 0.54 from that
+    face and more than 0.6 from the rest."""
+    rng = np.random.default_rng(seed)
+    centre = unit(rng)
+    faces = person(centre, 8, 0.15, rng)
+    lone = at(centre, 0.53, rng)
+    around = [at(lone, 0.54, rng) for _ in range(strangers)]
+    emb = np.vstack([faces, lone[None], *([np.stack(around)] if around else [])])
+    return emb.astype(np.float32), np.arange(len(emb))
+
+
+def test_a_face_joins_the_person_it_is_near_in_a_sparse_album():
+    emb, photos = album(strangers=0)
+    labels = cluster_faces(emb, photos)
+    assert labels[8] == labels[0]  # nothing else around: the 0.55 RMS is one person's
+
+
+def test_the_same_face_among_strangers_stays_apart():
+    emb, photos = album(strangers=12)
+    rms = np.sqrt(((emb[:8] - emb[8]) ** 2).sum(1).mean())
+    assert 0.45 < rms < 0.56  # within the merge cut: distance alone joins it to someone
+    alone = cluster_faces(emb, photos, NO_EVIDENCE)
+    assert (alone == alone[8]).sum() > 1
+    labels = cluster_faces(emb, photos)
+    assert (labels == labels[8]).sum() == 1  # neither the person nor any stranger
+    assert len(set(labels.tolist())) == 14
+
+
+def test_each_test_alone_is_enough_here():
+    emb, photos = album(strangers=12)
+    for settings in (replace(DEFAULT_SETTINGS, support=0.0),
+                     replace(DEFAULT_SETTINGS, crowding=0.0)):
+        labels = cluster_faces(emb, photos, settings)
+        assert (labels == labels[8]).sum() == 1
+
+
+def test_a_close_pair_needs_no_evidence():
+    rng = np.random.default_rng(3)
+    a = unit(rng)
+    strangers = [at(a, 0.5, rng) for _ in range(12)]
+    emb = np.vstack([a, at(a, 0.3, rng), *strangers]).astype(np.float32)  # 0.3: sure
+    labels = cluster_faces(emb, np.arange(len(emb)))
+    assert labels[0] == labels[1]
+
+
+def test_a_chained_core_is_broken_up():
+    # A chain of faces 0.4 apart: one DBSCAN core at eps 0.43, whose ends are far apart.
+    rng = np.random.default_rng(5)
+    chain = [unit(rng)]
+    for _ in range(7):
+        chain.append(at(chain[-1], 0.4, rng))
+    emb = np.stack(chain).astype(np.float32)
+    plain = cluster_faces(emb, np.arange(8), replace(DEFAULT_SETTINGS, method="dbscan"))
+    assert len(set(plain.tolist())) == 1
+    assert len(set(cluster_faces(emb, np.arange(8)).tolist())) > 1
+
+
+def test_new_faces_join_by_the_same_evidence():
+    emb, photos = album(strangers=12)
+    known = np.r_[np.zeros(8, int), np.arange(1, 13)]  # the person, and each stranger
+    keep = np.r_[0:8, 9:21]
+    got = assign_to_people(emb[keep], known, emb[8:9], np.array([99]))
+    assert got.tolist() == [-1]
+    sparse, _ = album(strangers=0)
+    got = assign_to_people(sparse[:8], np.zeros(8, int), sparse[8:9], np.array([99]))
+    assert got.tolist() == [0]
