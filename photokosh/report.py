@@ -23,7 +23,7 @@ def build(catalog: Catalog, seconds: float) -> dict:
     faces = {p.rel: [f for f in p.faces if not f.not_face] for p in photos}
     with_faces = [p for p in photos if faces[p.rel]]
     unknown = [p for p in with_faces if not any(_person(f) for f in p.faces)]
-    unrecognised = {f.id for fs in faces.values() for f in fs if f.unrecognised}  # copies once
+    unrecognised = [f for fs in faces.values() for f in fs if f.unrecognised]  # as `faces`
     return {
         "schema": SCHEMA,
         "photokosh": __version__,
