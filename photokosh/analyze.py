@@ -28,6 +28,11 @@ from .scan import Candidate
 
 log = logging.getLogger(__name__)
 
+# Fewer photos than this are analysed in this process: worker processes take ~0.5 s to start
+# and ~0.35 s of CPU each (imports, models), which 12 MP photos at ~0.22 s each repay from
+# about 6-8 photos on 2 cores (docs/performance.md, "A small run").
+POOL_FROM = 8
+
 
 @dataclass
 class Analysis:
@@ -152,17 +157,23 @@ def default_workers() -> int:
 
 
 def analyze(jobs: Iterable[Candidate], embedder: Embedder, *, known: frozenset[str] = frozenset(),
-            workers: int | None = None, thumb_size: int | None = None) -> Iterator[Analysis]:
+            workers: int | None = None, thumb_size: int | None = None,
+            isolate: bool = False) -> Iterator[Analysis]:
     """Yield one Analysis per job, in completion order.
 
     A photo that kills its worker process (a crash inside a native decoder) is retried alone
     once; if it kills the worker again it is reported as unreadable and the run goes on.
+    `workers` 1 analyses in this process, and so do fewer than POOL_FROM photos unless
+    `isolate` (a run died while analysing in its own process: the photo that killed it, if
+    one did, is to be named, not to kill this run too).
     """
-    workers = workers or default_workers()
     jobs = list(jobs)
+    requested = workers or default_workers()
+    here = requested <= 1 or len(jobs) < POOL_FROM and not isolate
+    workers = min(requested, len(jobs))
     log.info("analysing %d photos with %s", len(jobs),
-             f"{workers} worker processes" if workers > 1 and len(jobs) > 1 else "this process")
-    if workers <= 1 or len(jobs) <= 1:
+             "this process" if here else f"{workers} worker processes")
+    if here or not jobs:
         for job in jobs:
             yield analyze_file(job, embedder, known, thumb_size)
         return

@@ -30,6 +30,7 @@ from .scan import ScanResult, scan
 from .state import State
 
 log = logging.getLogger(__name__)
+ANALYSING = "analysing"  # meta key: the run analysing photos now, or None
 
 Progress = Callable[[str, int, int], None]  # (stage, done so far, total)
 
@@ -120,11 +121,19 @@ def update_analyses(scanned: ScanResult, state: State, embedder: Embedder, worke
         results = analyze_on_cluster(unique, embedder, frozenset(analysed), scheduler,
                                      thumb_size=size)
     else:
+        # A small batch is analysed in this process, where a photo that crashes a native
+        # decoder kills the run; the mark left behind sends the next run's to worker
+        # processes, which name that photo and skip it.
+        died = bool(state.get_meta(ANALYSING))
+        if unique:
+            state.set_meta(ANALYSING, run)
         results = analyze(unique, embedder, known=frozenset(analysed), workers=workers,
-                          thumb_size=size)
+                          thumb_size=size, isolate=died)
     # copies last: their content's analysis is in the state by then
     decoded = _store(chain(results, copies), len(jobs), state, key, run, first_seen, notify,
                      thumbs_to)
+    if unique:
+        state.set_meta(ANALYSING, None)
     with state.transaction():
         _keep_missing(state, rows, present, vanished, prune)
         state.prune()
