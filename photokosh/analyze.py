@@ -28,9 +28,9 @@ from .scan import Candidate
 
 log = logging.getLogger(__name__)
 
-# Fewer photos than this are analysed in this process: worker processes take ~0.5 s to start
-# and ~0.35 s of CPU each (imports, models), which 12 MP photos at ~0.22 s each repay from
-# about 6-8 photos on 2 cores (docs/performance.md, "A small run").
+# Fewer photos than this are analysed in this process: worker processes start 0.5-1 s late
+# and cost ~0.35 s of CPU each (imports, models), which 12 MP photos at ~0.22 s each repay
+# from 6-8 photos on 2 free cores (docs/performance.md, "A small run").
 POOL_FROM = 8
 
 
