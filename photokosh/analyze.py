@@ -16,6 +16,7 @@ from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing import get_context
 
@@ -32,6 +33,19 @@ log = logging.getLogger(__name__)
 # and cost ~0.35 s of CPU each (imports, models), which 12 MP photos at ~0.22 s each repay
 # from 6-8 photos on 2 free cores (docs/performance.md, "A small run").
 POOL_FROM = 8
+ANALYSING = "analysing"  # the state's meta key marking an analysis under way
+
+
+@contextmanager
+def crash_mark(state) -> Iterator[bool]:
+    """Mark in `state` (a State, outside any transaction, so that the mark is on disk) that
+    photos are being analysed, and say whether an earlier run left that mark: it died
+    while analysing, maybe killed by a photo that crashes a native decoder in its own
+    process, so this run's analysis is to `isolate` it in worker processes."""
+    died = bool(state.get_meta(ANALYSING))
+    state.set_meta(ANALYSING, True)
+    yield died
+    state.set_meta(ANALYSING, None)  # not on an exception: the next run isolates, harmlessly
 
 
 @dataclass

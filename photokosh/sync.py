@@ -14,12 +14,13 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
 
 from . import thumbs
-from .analyze import analyze, split_duplicates
+from .analyze import analyze, crash_mark, split_duplicates
 from .cluster import ClusterSettings
 from .constraints import enforce, from_corrections
 from .errors import PhotokoshError, RefusedError
@@ -30,7 +31,6 @@ from .scan import ScanResult, scan
 from .state import State
 
 log = logging.getLogger(__name__)
-ANALYSING = "analysing"  # meta key: the run analysing photos now, or None
 
 Progress = Callable[[str, int, int], None]  # (stage, done so far, total)
 
@@ -115,25 +115,21 @@ def update_analyses(scanned: ScanResult, state: State, embedder: Embedder, worke
     log.info("%d photos: %d unchanged, %d to analyse (%d copies of another), %d gone",
              len(scanned.photos), reused, len(unique), len(copies), len(vanished))
     size = thumbs.SIZE if thumbs_to else None
-    if scheduler:
-        from .distributed import analyze_on_cluster
+    # A small batch is analysed in this process, where a photo that crashes a native decoder
+    # kills the run; the mark left behind sends the next run's to worker processes, which
+    # name that photo and skip it.
+    with crash_mark(state) if unique and not scheduler else nullcontext(False) as died:
+        if scheduler:
+            from .distributed import analyze_on_cluster
 
-        results = analyze_on_cluster(unique, embedder, frozenset(analysed), scheduler,
-                                     thumb_size=size)
-    else:
-        # A small batch is analysed in this process, where a photo that crashes a native
-        # decoder kills the run; the mark left behind sends the next run's to worker
-        # processes, which name that photo and skip it.
-        died = bool(state.get_meta(ANALYSING))
-        if unique:
-            state.set_meta(ANALYSING, run)
-        results = analyze(unique, embedder, known=frozenset(analysed), workers=workers,
-                          thumb_size=size, isolate=died)
-    # copies last: their content's analysis is in the state by then
-    decoded = _store(chain(results, copies), len(jobs), state, key, run, first_seen, notify,
-                     thumbs_to)
-    if unique:
-        state.set_meta(ANALYSING, None)
+            results = analyze_on_cluster(unique, embedder, frozenset(analysed), scheduler,
+                                         thumb_size=size)
+        else:
+            results = analyze(unique, embedder, known=frozenset(analysed), workers=workers,
+                              thumb_size=size, isolate=died)
+        # copies last: their content's analysis is in the state by then
+        decoded = _store(chain(results, copies), len(jobs), state, key, run, first_seen,
+                         notify, thumbs_to)
     with state.transaction():
         _keep_missing(state, rows, present, vanished, prune)
         state.prune()

@@ -171,3 +171,20 @@ def test_the_summary_says_how_many_were_too_small(tmp_path, cli):
     assert "too small" not in result.stderr
     doc = json.loads(cli("sort", src, "-o", out, "--json").stdout)
     assert doc["summary"]["unrecognised_faces"] == 4
+
+
+def test_a_reference_face_too_small_to_recognise_names_nobody(tmp_path, cli):
+    src, out, known = album(tmp_path), tmp_path / "out", tmp_path / "known"
+    paint(known / "Zed" / "tiny.png", [(0, TINY)])  # person 0, who is in the album big
+    result = cli("sort", src, "-o", out, "--known", known, "-q")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert [p["name"] for p in report["people"]] == [None]
+    (error,) = report["errors"]
+    assert error["path"] == "known/Zed"
+    assert error["reason"].endswith(f"is too small to recognise ({TINY} px)")
+
+    paint(known / "Zed" / "big.png", [(0, BIG)])  # a recognisable one names them
+    assert cli("sort", src, "-o", out, "--known", known, "-q").exit_code == 0
+    report = json.loads((out / "report.json").read_text())
+    assert [p["name"] for p in report["people"]] == ["Zed"]

@@ -16,9 +16,8 @@ from pathlib import Path
 from fakes import PALETTE, FakeEmbedder, photo
 
 from photokosh import SortOptions, sort_photos
-from photokosh.analyze import POOL_FROM
+from photokosh.analyze import ANALYSING, POOL_FROM
 from photokosh.state import open_state
-from photokosh.sync import ANALYSING
 
 CRASH = 7  # the palette person whose photos crash the fake's "decoder"
 
