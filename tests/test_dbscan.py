@@ -3,6 +3,8 @@ clustering to save sklearn's import, ~0.5 s of a small run: docs/performance.md)
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -61,3 +63,24 @@ def test_a_face_between_two_clusters_takes_the_first_clusters_label():
         want = DBSCAN(eps=1.0, min_samples=4, metric="precomputed").fit_predict(graph)
         assert dbscan(graph, 4).tolist() == want.tolist()
         assert want[order[8]] in (want[order[3]], want[order[4]]) and len(set(want)) == 2
+
+
+def test_a_sort_with_new_faces_imports_no_scikit_learn(tmp_path):
+    """scikit-learn's import was half of a one-photo run's CPU: neither the clustering nor
+    anything else a sort runs imports it."""
+    import subprocess
+    import sys
+
+    from fakes import photo
+
+    src = tmp_path / "photos"
+    photo(src / "a.jpg", [0])
+    photo(src / "b.jpg", [0, 1])
+    code = ("import sys; from fakes import FakeEmbedder; "
+            "from photokosh import SortOptions, sort_photos; "
+            f"r = sort_photos({str(src)!r}, {str(tmp_path / 'out')!r}, SortOptions(workers=1), "
+            "embedder=FakeEmbedder()); "
+            "print(r.report['summary']['people'], 'sklearn' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).parent)
+    assert out.stdout.split() == ["2", "False"]
