@@ -33,19 +33,20 @@ log = logging.getLogger(__name__)
 # and cost ~0.35 s of CPU each (imports, models), which 12 MP photos at ~0.22 s each repay
 # from 6-8 photos on 2 free cores (docs/performance.md, "A small run").
 POOL_FROM = 8
-ANALYSING = "analysing"  # the state's meta key marking an analysis under way
+ANALYSING = "analysing"  # the state's meta key marking an analysis under way: + "/" + what
 
 
 @contextmanager
-def crash_mark(state) -> Iterator[bool]:
+def crash_mark(state, what: str) -> Iterator[bool]:
     """Mark in `state` (a State, outside any transaction, so that the mark is on disk) that
-    photos are being analysed, and say whether an earlier run left that mark: it died
-    while analysing, maybe killed by a photo that crashes a native decoder in its own
-    process, so this run's analysis is to `isolate` it in worker processes."""
-    died = bool(state.get_meta(ANALYSING))
-    state.set_meta(ANALYSING, True)
+    `what` ("photos", "references") is being analysed, and say whether an earlier run left
+    that mark: it died while analysing them, maybe killed by a photo that crashes a native
+    decoder in its own process, so this run's analysis is to `isolate` it in workers."""
+    key = f"{ANALYSING}/{what}"
+    died = bool(state.get_meta(key))
+    state.set_meta(key, True)
     yield died
-    state.set_meta(ANALYSING, None)  # not on an exception: the next run isolates, harmlessly
+    state.set_meta(key, None)  # not on an exception: the next run isolates, harmlessly
 
 
 @dataclass

@@ -35,7 +35,7 @@ def load_references(known_dir: Path, state: State, embedder: Embedder,
         jobs.append(c)
     analysed = frozenset(state.analysed(key))
     hashes: dict[str, list[str]] = defaultdict(list)
-    with crash_mark(state) as died, state.transaction():  # the mark first, on disk
+    with crash_mark(state, "references") as died, state.transaction():  # the mark first, on disk
         state.clear_references()
         for result in analyze(jobs, embedder, known=analysed, workers=workers, isolate=died):
             name = clean_name(result.job.rel.split("/")[0])

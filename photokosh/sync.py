@@ -118,7 +118,8 @@ def update_analyses(scanned: ScanResult, state: State, embedder: Embedder, worke
     # A small batch is analysed in this process, where a photo that crashes a native decoder
     # kills the run; the mark left behind sends the next run's to worker processes, which
     # name that photo and skip it.
-    with crash_mark(state) if unique and not scheduler else nullcontext(False) as died:
+    guard = crash_mark(state, "photos") if unique and not scheduler else nullcontext(False)
+    with guard as died:
         if scheduler:
             from .distributed import analyze_on_cluster
 

@@ -45,7 +45,7 @@ def test_a_small_batch_starts_no_worker_processes(tmp_path, caplog):
     sort_photos(src, out, SortOptions(workers=2), embedder=FakeEmbedder())
     assert how_analysed(caplog) == [f"analysing {POOL_FROM - 1} photos with this process"]
     with open_state(out, lock=False) as state:
-        assert state.get_meta(ANALYSING) is None  # the mark is gone once the batch is done
+        assert state.get_meta(f"{ANALYSING}/photos") is None  # gone once the batch is done
 
     caplog.clear()
     for i in range(POOL_FROM):
@@ -60,7 +60,8 @@ import sys
 sys.path[:0] = [{tests!r}]
 from test_small_run import CrashingFake
 from photokosh import SortOptions, sort_photos
-sort_photos({src!r}, {out!r}, SortOptions(workers=2), embedder=CrashingFake())
+sort_photos({src!r}, {out!r}, SortOptions(workers=2, known={known!r}),
+            embedder=CrashingFake())
 """
 
 
@@ -69,11 +70,11 @@ def test_a_photo_that_kills_the_run_is_named_by_the_next(tmp_path):
     photo(src / "a.jpg", [0])
     photo(src / "b.jpg", [1])
     photo(src / "crash.jpg", [CRASH])
-    code = RUN.format(tests=str(Path(__file__).parent), src=str(src), out=str(out))
+    code = RUN.format(tests=str(Path(__file__).parent), src=str(src), out=str(out), known=None)
     died = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120)
     assert died.returncode == -signal.SIGSEGV, died.stderr.decode()
     with open_state(out, lock=False) as state:
-        assert state.get_meta(ANALYSING)  # the mark of the run that died
+        assert state.get_meta(f"{ANALYSING}/photos")  # the mark of the run that died
 
     # again in a process of its own: were this run to analyse in its own process too, it
     # would die as well, and so would the tests
@@ -85,4 +86,22 @@ def test_a_photo_that_kills_the_run_is_named_by_the_next(tmp_path):
     assert sorted(p["path"] for p in report["photos"]) == ["a.jpg", "b.jpg"]
     assert report["summary"]["people"] == 2
     with open_state(out, lock=False) as state:
-        assert state.get_meta(ANALYSING) is None
+        assert state.get_meta(f"{ANALYSING}/photos") is None
+
+
+def test_a_reference_photo_that_kills_the_run_is_named_by_the_next(tmp_path):
+    src, out, known = tmp_path / "photos", tmp_path / "out", tmp_path / "known"
+    photo(src / "a.jpg", [0])
+    photo(known / "Ann" / "one.jpg", [0])
+    photo(known / "Ann" / "crash.jpg", [CRASH])
+    code = RUN.format(tests=str(Path(__file__).parent), src=str(src), out=str(out),
+                      known=str(known))
+    died = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120)
+    assert died.returncode == -signal.SIGSEGV, died.stderr.decode()
+    again = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120)
+    assert again.returncode == 0, again.stderr.decode()
+    report = json.loads((out / "report.json").read_text())
+    assert [e["path"] for e in report["errors"]] == ["known/Ann/crash.jpg"]
+    assert [p["name"] for p in report["people"]] == ["Ann"]
+    with open_state(out, lock=False) as state:
+        assert state.get_meta(f"{ANALYSING}/references") is None
