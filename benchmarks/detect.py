@@ -30,6 +30,8 @@ from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from rolled import Passes  # noqa: E402
+
 from photokosh import images  # noqa: E402
 from photokosh.blur import RECHECKS, blur_faces  # noqa: E402
 from photokosh.faces import DlibEmbedder, box_iou  # noqa: E402
@@ -42,13 +44,17 @@ CROWD = 8  # a photo "of 8+ people"
 def configurations(names: list[str]) -> dict:
     """hog: photokosh's HOG (automatic scales); hog-up1: face_recognition's default (the
     photo upsampled once); yunet: photokosh's YuNet, with -x<most upscale> and -s<score>
-    to try other settings (yunet-x1-s0.7)."""
+    to try other settings (yunet-x1-s0.7); yunet-r45: YuNet plus passes on the photo turned
+    by +-45 degrees (rolled.Passes), yunet-r45-new: only the detections the passes add."""
     made = {}
     for name in names:
         if name == "hog":
             made[name] = DlibEmbedder()
         elif name.startswith("hog-up"):
             made[name] = DlibEmbedder(upsample=int(name[6:]))
+        elif name.startswith("yunet-r"):  # yunet-r45: + passes turned +-45 degrees
+            angle, _, only = name[7:].partition("-")  # yunet-r45-new: only what they add
+            made[name] = Passes(float(angle), only_new=only == "new")
         elif name.startswith("yunet"):
             settings = {}
             for part in name.split("-")[1:]:

@@ -11,9 +11,13 @@ mapped box ("dlib" points) and YuNet's own points mapped ("yunet" points), keeps
 where all three found it, and prints the ROC AUC of same-person against different-person
 pairs (distance as the score) for each. `shrunk` shrinks each photo until its central face
 is N px wide and measures the same AUC on photokosh's default faces: the size below which
-dlib's descriptor stops telling people apart. Deterministic; one process.
+dlib's descriptor stops telling people apart. `blurred` does the same for photos blurred by
+a Gaussian of each sigma, with each face's sharpness (variance of the Laplacian): whether a
+cheap blur score could tell which faces are too blurry to recognise. Deterministic; one
+process.
 
     uv run python benchmarks/landmarks.py shrunk ../shared/photos/lfw-dev --photos 500
+    uv run python benchmarks/landmarks.py blurred ../shared/photos/lfw-dev --photos 300
 """
 
 from __future__ import annotations
@@ -167,20 +171,86 @@ def shrunk(root: Path, limit: int | None, widths: list[int]) -> None:
               f"{np.percentile(dist[~same], 5):.3f} |")
 
 
+def sharpness(image: Image.Image, box) -> float:
+    """Variance of the Laplacian of the face's box, grey, resized to 64 px: the usual cheap
+    blur score, made independent of the face's size."""
+    import cv2
+
+    grey = np.asarray(image.convert("L").crop(tuple(int(v) for v in box)).resize(
+        (64, 64), Image.Resampling.BOX), dtype=np.float32)
+    return float(cv2.Laplacian(grey, cv2.CV_32F).var())
+
+
+def blurred(root: Path, limit: int | None, sigmas: list[float]) -> None:
+    """Pair ROC AUC of photokosh's default faces on lfw photos blurred (Gaussian, `sigma` px
+    of the ~250 px photo, its face ~100 px), with the faces' sharpness, for each sigma; then
+    whether sharpness alone separates the faces whose descriptors fail: AUC of the pairs
+    whose blurrier face is under each sigma's median sharpness, over every sigma's faces
+    (never two versions of one photo)."""
+    from PIL import ImageFilter
+    from scipy.spatial.distance import pdist
+    from sklearn.metrics import roc_auc_score
+
+    embedder = YunetEmbedder()
+    names, vectors, sharp, level, source = [], [], [], [], []
+    print("| blur sigma (px) | faces found | pair ROC AUC | sharpness: 5th / median / 95th "
+          "percentile |\n| --- | --- | --- | --- |")
+    for sigma in sigmas:
+        start = len(names)
+        for name, path in photos(root, limit):
+            image = Image.open(path).convert("RGB")
+            if sigma:
+                image = image.filter(ImageFilter.GaussianBlur(sigma))
+            photo = Decoded(np.asarray(image), image.width, image.height, 1.0, image)
+            found = embedder.faces(photo)
+            i = central([f.box for f in found], photo.width, photo.height)
+            if i is not None:
+                names.append(name)
+                vectors.append(found[i].embedding)
+                sharp.append(sharpness(image, found[i].box))
+                level.append(sigma)
+                source.append(path)
+        here = slice(start, len(names))
+        same = np.array([a == b for a, b in combinations(names[here], 2)])
+        auc = roc_auc_score(same, -pdist(np.array(vectors[here])))
+        p5, p50, p95 = np.percentile(sharp[here], [5, 50, 95])
+        print(f"| {sigma:g} | {len(names) - start} | {auc:.4f} | {p5:.0f} / {p50:.0f} / "
+              f"{p95:.0f} |")
+    other = np.array([a != b for a, b in combinations(source, 2)])  # one photo twice: no pair
+    same = np.array([a == b for a, b in combinations(names, 2)])[other]
+    dist = pdist(np.array(vectors))[other]
+    low = np.array([min(a, b) for a, b in combinations(sharp, 2)])[other]
+    print("\nAll sigmas' faces together, pairs by their blurrier face's sharpness:\n\n"
+          "| blurrier face's sharpness | pairs | pair ROC AUC | sigma-0 faces under it |\n"
+          "| --- | --- | --- | --- |")
+    level = np.array(level)
+    for sigma in sigmas:
+        cut = float(np.median(np.array(sharp)[level == sigma]))
+        for part, pick in (("under", low < cut), ("from", low >= cut)):
+            if pick.any() and same[pick].any() and not same[pick].all():
+                print(f"| {part} {cut:.0f} (sigma {sigma:g}'s median) | {pick.sum()} | "
+                      f"{roc_auc_score(same[pick], -dist[pick]):.4f} | "
+                      f"{np.mean(np.array(sharp)[level == 0] < cut):.1%} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=["calibrate", "pairs", "shrunk"])
+    parser.add_argument("what", choices=["calibrate", "pairs", "shrunk", "blurred"])
     parser.add_argument("root", type=Path)
     parser.add_argument("--photos", type=int, default=None, help="at most this many photos")
     parser.add_argument("--widths", default="12,16,20,24,32,40",
                         help="shrunk: face widths to try, px")
+    parser.add_argument("--sigmas", default="0,1,2,3,4",
+                        help="blurred: Gaussian blur radii to try, px")
     args = parser.parse_args()
     if args.what == "calibrate":
         calibrate(args.root, args.photos or 600)
     elif args.what == "pairs":
         pairs(args.root, args.photos)
-    else:
+    elif args.what == "shrunk":
         shrunk(args.root, args.photos, [int(w) for w in args.widths.split(",")])
+    else:
+        blurred(args.root, args.photos, [float(s) for s in args.sigmas.split(",")])
 
 
 if __name__ == "__main__":

@@ -22,9 +22,55 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from photokosh.faces import DlibEmbedder  # noqa: E402
+from photokosh.faces import DlibEmbedder, box_iou  # noqa: E402
 from photokosh.images import Decoded  # noqa: E402
-from photokosh.yunet import YunetEmbedder  # noqa: E402
+from photokosh.yunet import NMS, YunetEmbedder, dlib_box  # noqa: E402
+
+
+class Passes:
+    """YuNet's upright pass plus passes on the photo turned by +-`angle` about its centre (a
+    face rolled by about that much is upright there), at the upright pass's scale and size
+    (the corners turned out of the frame are not looked at again). A pass's detection is kept
+    where it overlaps no detection kept before (IoU under YuNet's NMS threshold; upright
+    first, then by score); `only_new` returns only those (what the passes add)."""
+
+    def __init__(self, angle: float = 45.0, only_new: bool = False, **settings):
+        self.yunet, self.angle, self.only_new = YunetEmbedder(**settings), angle, only_new
+
+    def detection_scale(self, width: int, height: int) -> float:
+        return self.yunet.detection_scale(width, height)
+
+    def boxes(self, photo: Decoded) -> list:
+        import cv2
+
+        kept = self.yunet.boxes(photo)
+        bgr = cv2.cvtColor(np.ascontiguousarray(photo.pixels), cv2.COLOR_RGB2BGR)
+        factor = self.yunet.plan(photo.width, photo.height) / photo.scale  # as YuNet's own
+        if abs(factor - 1.0) > 0.05:
+            bgr = cv2.resize(bgr, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA
+                             if factor < 1 else cv2.INTER_LINEAR)
+        height, width = bgr.shape[:2]
+        to_full = 1 / (width / photo.pixels.shape[1] * photo.scale)  # detector px -> full size
+        detector = self.yunet._models()[0]  # noqa: SLF001 - the same net, another input
+        detector.setInputSize((width, height))
+        extra = []
+        for angle in (self.angle, -self.angle):
+            turn = cv2.getRotationMatrix2D((width / 2, height / 2), angle, 1.0)
+            back = cv2.invertAffineTransform(turn)
+            rows = detector.detect(cv2.warpAffine(bgr, turn, (width, height)))[1]
+            for row in [] if rows is None else rows:
+                left, top, right, bottom = dlib_box(row[:4])
+                x, y = back @ np.array([(left + right) / 2, (top + bottom) / 2, 1.0])
+                half = (right - left) / 2
+                corners = (max(0.0, x - half), max(0.0, y - half), min(width, x + half),
+                           min(height, y + half))
+                box = tuple(int(round(v * to_full)) for v in corners)
+                extra.append((box, float(row[14])))
+        new = []
+        for box, score in sorted(extra, key=lambda e: -e[1]):
+            if all(box_iou(box, other) < NMS for other, _ in kept + new):
+                new.append((box, score))
+        return new if self.only_new else kept + new
 
 
 def decoded(image: Image.Image) -> Decoded:

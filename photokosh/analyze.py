@@ -16,6 +16,7 @@ from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing import get_context
 
@@ -28,6 +29,25 @@ from .records import Region
 from .scan import Candidate
 
 log = logging.getLogger(__name__)
+
+# Fewer photos than this are analysed in this process: worker processes start 0.5-1 s late
+# and cost ~0.35 s of CPU each (imports, models), which 12 MP photos at ~0.22 s each repay
+# from 6-8 photos on 2 free cores (docs/performance.md, "A small run").
+POOL_FROM = 8
+ANALYSING = "analysing"  # the state's meta key marking an analysis under way: + "/" + what
+
+
+@contextmanager
+def crash_mark(state, what: str) -> Iterator[bool]:
+    """Mark in `state` (a State, outside any transaction, so that the mark is on disk) that
+    `what` ("photos", "references") is being analysed, and say whether an earlier run left
+    that mark: it died while analysing them, maybe killed by a photo that crashes a native
+    decoder in its own process, so this run's analysis is to `isolate` it in workers."""
+    key = f"{ANALYSING}/{what}"
+    died = bool(state.get_meta(key))
+    state.set_meta(key, True)
+    yield died
+    state.set_meta(key, None)  # not on an exception: the next run isolates, harmlessly
 
 
 @dataclass
@@ -156,17 +176,23 @@ def default_workers() -> int:
 
 
 def analyze(jobs: Iterable[Candidate], embedder: Embedder, *, known: frozenset[str] = frozenset(),
-            workers: int | None = None, thumb_size: int | None = None) -> Iterator[Analysis]:
+            workers: int | None = None, thumb_size: int | None = None,
+            isolate: bool = False) -> Iterator[Analysis]:
     """Yield one Analysis per job, in completion order.
 
     A photo that kills its worker process (a crash inside a native decoder) is retried alone
     once; if it kills the worker again it is reported as unreadable and the run goes on.
+    `workers` 1 analyses in this process, and so do fewer than POOL_FROM photos unless
+    `isolate` (a run died while analysing in its own process: the photo that killed it, if
+    one did, is to be named, not to kill this run too).
     """
-    workers = workers or default_workers()
     jobs = list(jobs)
+    requested = workers or default_workers()
+    here = requested <= 1 or len(jobs) < POOL_FROM and not isolate
+    workers = min(requested, len(jobs))
     log.info("analysing %d photos with %s", len(jobs),
-             f"{workers} worker processes" if workers > 1 and len(jobs) > 1 else "this process")
-    if workers <= 1 or len(jobs) <= 1:
+             "this process" if here else f"{workers} worker processes")
+    if here or not jobs:
         for job in jobs:
             yield analyze_file(job, embedder, known, thumb_size)
         return

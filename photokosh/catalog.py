@@ -20,6 +20,7 @@ from .constraints import from_corrections
 from .doubt import looks_like_two, split_ratio
 from .errors import PhotokoshError, StateError
 from .groups import person_cohesion, to_centre
+from .identify import unrecognisable
 from .names import unique_folders
 from .records import StoredFace
 from .state import State, open_state
@@ -34,6 +35,7 @@ class FaceEntry:
     forgotten: bool = False  # erased (forget): a box to blur, nobody's, never shown
     not_face: bool = False  # `notface`: a box to blur, never a face anywhere else
     hidden: bool = False  # of a hidden person: no folder, not shown
+    unrecognised: str | None = None  # why it was never given to clustering (identify.py)
 
     @property
     def shown(self) -> bool:
@@ -140,7 +142,8 @@ def read_catalog(state: State, source: Path, out: Path, run: int | None) -> Cata
             errors.append((rel, (info.error if info else row.error) or "not analysed"))
             continue
         entries = [FaceEntry(f.id, f.box, f.score, f.person, f.forgotten,
-                             f.id in rules.not_faces, f.person in rules.hidden)
+                             f.id in rules.not_faces, f.person in rules.hidden,
+                             None if f.person or f.forgotten else unrecognisable(f.box))
                    for f in faces_by_hash.get(row.hash, [])]
         photos.append(PhotoEntry(rel, row.hash, info.width, info.height, entries,
                                  row.added_run == run))

@@ -34,12 +34,12 @@ import numpy as np
 
 from .groups import pair_rms, to_centre
 from .merging import merge_groups
-from .neighbours import Neighbours, graph, neighbours_of
+from .neighbours import Neighbours, dbscan, graph, neighbours_of
 
 log = logging.getLogger(__name__)
 
-# scipy and scikit-learn are imported where they are used: together they take about two
-# seconds to import, which a re-run with no new faces (groups.person_cohesion only) skips.
+# scipy is imported where it is used (scikit-learn not at all: neighbours.dbscan): it takes
+# ~0.2 s to import, which a re-run with no new faces (groups.person_cohesion only) skips.
 
 
 @dataclass(frozen=True)
@@ -174,10 +174,9 @@ def _dbscan(x: np.ndarray, groups: np.ndarray, edges, eps: float, min_samples: i
     keep = (d <= eps) & (groups[r] != groups[c])
     n = len(x)  # distances of 0 are clipped: the sparse graph would drop them
     import scipy.sparse as sp
-    from sklearn.cluster import DBSCAN
 
     graph = sp.csr_matrix((np.maximum(d[keep], 1e-12), (r[keep], c[keep])), shape=(n, n))
-    labels = DBSCAN(eps=eps, min_samples=min_samples, metric="precomputed").fit_predict(graph)
+    labels = dbscan(graph, min_samples)  # sklearn's DBSCAN, without its import
     member = labels >= 0
     if not member.any():
         return labels

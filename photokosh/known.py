@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .analyze import analyze
+from .analyze import analyze, crash_mark
 from .faces import Embedder
-from .identify import match_known
+from .identify import match_known, unrecognisable
 from .names import clean_name, folder_name
 from .scan import scan
 from .state import State
@@ -35,9 +35,9 @@ def load_references(known_dir: Path, state: State, embedder: Embedder,
         jobs.append(c)
     analysed = frozenset(state.analysed(key))
     hashes: dict[str, list[str]] = defaultdict(list)
-    with state.transaction():
+    with crash_mark(state, "references") as died, state.transaction():  # the mark first, on disk
         state.clear_references()
-        for result in analyze(jobs, embedder, known=analysed, workers=workers):
+        for result in analyze(jobs, embedder, known=analysed, workers=workers, isolate=died):
             name = clean_name(result.job.rel.split("/")[0])
             if result.error or not result.hash:
                 errors.append((f"known/{result.job.rel}", result.error or "unreadable"))
@@ -59,6 +59,11 @@ def load_references(known_dir: Path, state: State, embedder: Embedder,
                                                 f"({hash_[:8]})"))
                 continue
             largest = max(faces, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
+            why = unrecognisable(largest.box)
+            if why:  # a reference to match people against must be recognisable itself
+                errors.append((f"known/{name}", f"the face in a reference photo ({hash_[:8]}) "
+                                                f"is {why}"))
+                continue
             references[name].append(largest.embedding)
     return {n: np.stack(e) for n, e in references.items()}, errors
 

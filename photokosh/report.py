@@ -23,6 +23,7 @@ def build(catalog: Catalog, seconds: float) -> dict:
     faces = {p.rel: [f for f in p.faces if not f.not_face] for p in photos}
     with_faces = [p for p in photos if faces[p.rel]]
     unknown = [p for p in with_faces if not any(_person(f) for f in p.faces)]
+    unrecognised = [f for fs in faces.values() for f in fs if f.unrecognised]  # as `faces`
     return {
         "schema": SCHEMA,
         "photokosh": __version__,
@@ -35,6 +36,7 @@ def build(catalog: Catalog, seconds: float) -> dict:
             "faces": sum(map(len, faces.values())),
             "people": len(catalog.people),
             "unknown_photos": len(unknown),
+            "unrecognised_faces": len(unrecognised),
             "no_face_photos": len(photos) - len(with_faces),
             "errors": len(catalog.errors),
             "seconds": round(seconds, 3),
@@ -66,7 +68,8 @@ def build(catalog: Catalog, seconds: float) -> dict:
                 "width": p.width,
                 "height": p.height,
                 "faces": [{"id": f.id, "box": list(f.box), "person": _person(f),
-                           "score": round(f.score, 3)} for f in faces[p.rel]],
+                           "score": round(f.score, 3), "unrecognised": f.unrecognised}
+                          for f in faces[p.rel]],
             }
             for p in photos
         ],

@@ -14,12 +14,13 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
 
 from . import thumbs
-from .analyze import analyze, split_duplicates
+from .analyze import analyze, crash_mark, split_duplicates
 from .cluster import ClusterSettings
 from .constraints import enforce, from_corrections
 from .errors import PhotokoshError, RefusedError
@@ -114,17 +115,22 @@ def update_analyses(scanned: ScanResult, state: State, embedder: Embedder, worke
     log.info("%d photos: %d unchanged, %d to analyse (%d copies of another), %d gone",
              len(scanned.photos), reused, len(unique), len(copies), len(vanished))
     size = thumbs.SIZE if thumbs_to else None
-    if scheduler:
-        from .distributed import analyze_on_cluster
+    # A small batch is analysed in this process, where a photo that crashes a native decoder
+    # kills the run; the mark left behind sends the next run's to worker processes, which
+    # name that photo and skip it.
+    guard = crash_mark(state, "photos") if unique and not scheduler else nullcontext(False)
+    with guard as died:
+        if scheduler:
+            from .distributed import analyze_on_cluster
 
-        results = analyze_on_cluster(unique, embedder, frozenset(analysed), scheduler,
-                                     thumb_size=size)
-    else:
-        results = analyze(unique, embedder, known=frozenset(analysed), workers=workers,
-                          thumb_size=size)
-    # copies last: their content's analysis is in the state by then
-    decoded = _store(chain(results, copies), len(jobs), state, key, run, first_seen, notify,
-                     thumbs_to)
+            results = analyze_on_cluster(unique, embedder, frozenset(analysed), scheduler,
+                                         thumb_size=size)
+        else:
+            results = analyze(unique, embedder, known=frozenset(analysed), workers=workers,
+                              thumb_size=size, isolate=died)
+        # copies last: their content's analysis is in the state by then
+        decoded = _store(chain(results, copies), len(jobs), state, key, run, first_seen,
+                         notify, thumbs_to)
     with state.transaction():
         _keep_missing(state, rows, present, vanished, prune)
         state.prune()

@@ -20,8 +20,9 @@ VOLATILE_SUMMARY = {"seconds", "new_photos", "reused_photos", "analysed_photos"}
 # Children are forked from a server that imported photokosh once: no start-up cost per run, and
 # no threads of this process are copied. SIGKILL ends them like any process.
 _context = multiprocessing.get_context("forkserver")
-_context.set_forkserver_preload(["photokosh.pipeline", "photokosh.review", "sklearn.cluster",
-                                  "sklearn.neighbors", "scipy.ndimage"])
+_context.set_forkserver_preload(["photokosh.pipeline", "photokosh.review",
+                                  "scipy.sparse.csgraph", "scipy.cluster.hierarchy",
+                                  "scipy.ndimage"])
 
 
 @pytest.fixture(scope="module")

@@ -36,6 +36,9 @@ def summary_and_chart(report: dict, console: Console, width: int = 40) -> None:
         f"in {s['seconds']:.1f} s"
     )
     console.print(f"Sorted into {report['output']}", markup=False)
+    if s.get("unrecognised_faces"):
+        console.print(f"{s['unrecognised_faces']} faces too small to recognise: counted and "
+                      "blurred, but nobody's (the report says why)")
     if s.get("missing_photos"):
         console.print(f"{s['missing_photos']} photos gone from PHOTOS: their faces and people "
                       f"are kept for {GRACE_DAYS} days (--prune forgets them now)")

@@ -9,6 +9,7 @@ import click
 from .. import layout
 from ..detectors import DETECTORS
 from ..errors import OptionError
+from ..identify import RECOGNISABLE_FACE
 from ..pipeline import SortOptions, default_output, resolve_options, sort_photos
 from ..settings import AUTO, DEFAULTS
 from ..sync import GRACE_DAYS
@@ -43,7 +44,9 @@ OUTS = "[default: OUT's setting; for a new OUT: {}]"
 @click.option("--model", "detector", type=click.Choice(DETECTORS), hidden=True,
               help="The old name of --detector.")
 @click.option("--min-face", type=AutoOrInt(20), default=None, metavar="PX|auto",
-              help="Smallest face to find, in the photo's pixels; larger is faster. "
+              help="Smallest face to find, in the photo's pixels; larger is faster. Faces "
+                   f"found under {RECOGNISABLE_FACE} px are counted and blurred but never "
+                   "recognised (nobody's: unknown/). "
                    + OUTS.format("auto: 1/40 of the long side, at least 10 px with yunet, 40 "
                                  "with hog and cnn"))
 @click.option("--upsample", type=AutoOrInt(0, 4), default=None, metavar="N|auto",
