@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 from pathlib import Path
 
 import pytest
-from fakes import FakeEmbedder
+from fakes import FakeEmbedder, album
 
 SHARED_PHOTOS = Path(os.environ.get(
     "PHOTOKOSH_SAMPLES", Path(__file__).resolve().parents[1].parent / "shared" / "photos"))
@@ -128,3 +129,14 @@ def cli(fake):
 
     invoke.settings = []
     return invoke
+
+
+@pytest.fixture
+def sorted_album(tmp_path, cli):
+    """The fakes' album sorted: person 0 (a, b, trip/c) and person 1 (trip/c, trip/d)."""
+    src = album(tmp_path)
+    out = tmp_path / "out"
+    assert cli("sort", src, "-o", out, "--json").exit_code == 0
+    rows = json.loads(cli("people", out, "--json").stdout)
+    ids = {r["photo_count"]: r["id"] for r in rows}
+    return {"src": src, "out": out, "p0": ids[3], "p1": ids[2], "tmp": tmp_path}

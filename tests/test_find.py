@@ -6,18 +6,7 @@ import json
 
 import pytest
 from conftest import tree_state
-from fakes import album, draw, photo
-
-
-@pytest.fixture
-def sorted_album(tmp_path, cli):
-    """The fakes' album sorted: person 0 (a, b, trip/c) and person 1 (trip/c, trip/d)."""
-    src = album(tmp_path)
-    out = tmp_path / "out"
-    assert cli("sort", src, "-o", out).exit_code == 0
-    rows = json.loads(cli("people", out, "--json").stdout)
-    ids = {r["photo_count"]: r["id"] for r in rows}
-    return {"src": src, "out": out, "p0": ids[3], "p1": ids[2], "tmp": tmp_path}
+from fakes import draw, photo
 
 
 def test_find_names_each_face_with_its_distance_and_photos_and_changes_nothing(

@@ -8,22 +8,11 @@ import zipfile
 import numpy as np
 import pytest
 from conftest import tree_state
-from fakes import PALETTE, album, photo
+from fakes import PALETTE, photo
 from PIL import Image
 
 from photokosh import share
 from photokosh.share import file_names
-
-
-@pytest.fixture
-def sorted_album(tmp_path, cli):
-    """The fakes' album sorted: person 0 (a, b, trip/c) and person 1 (trip/c, trip/d)."""
-    src = album(tmp_path)
-    out = tmp_path / "out"
-    assert cli("sort", src, "-o", out, "--json").exit_code == 0
-    rows = json.loads(cli("people", out, "--json").stdout)
-    ids = {r["photo_count"]: r["id"] for r in rows}
-    return {"src": src, "out": out, "p0": ids[3], "p1": ids[2], "tmp": tmp_path}
 
 
 def test_export_writes_every_photo_of_the_person_flat_and_changes_nothing_else(
