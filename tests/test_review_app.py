@@ -247,9 +247,12 @@ def test_unknown_faces_are_grouped_and_suggestions_ranked():
 
 def test_the_command_prints_the_address_holds_the_lock_and_stops_on_ctrl_c(sorted_out, cli):
     src, out = sorted_out
+    # SIGINT handled as a terminal's Ctrl-C, even where the tests run in a shell's background
+    # (whose children inherit SIGINT ignored).
     server = subprocess.Popen([sys.executable, "-m", "photokosh", "review", str(out),
                                "--no-browser"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True)
+                              text=True,
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         url = server.stdout.readline().strip()
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+/\?token=[\w-]{40,}", url), url
