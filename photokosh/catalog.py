@@ -18,7 +18,7 @@ import numpy as np
 
 from .constraints import from_corrections
 from .doubt import looks_like_two, split_ratio
-from .errors import PhotokoshError, StateError
+from .errors import NoState, PhotokoshError
 from .groups import person_cohesion, to_centre
 from .identify import unrecognisable
 from .names import unique_folders
@@ -117,8 +117,7 @@ def looking(out: Path) -> Iterator[tuple[State, Catalog]]:
     out = Path(out).resolve()
     state = State.reader(out)
     if state is None:
-        raise StateError(f"{out} holds no photokosh state: run `photokosh sort PHOTOS -o OUT` "
-                         "first")
+        raise NoState(out)
     with closing(state):
         last = last_run(state, out)
         yield state, read_catalog(state, Path(last["source"]), out, last["run"])

@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from .layout import STATE_DB_PATH
+
 
 class PhotokoshError(Exception):
     """A failure that stops a run. The message says what went wrong and what to do."""
@@ -33,6 +35,14 @@ class RefusedError(PhotokoshError):
 
 class StateError(PhotokoshError):
     """The output folder's state database is missing, foreign or from a newer photokosh."""
+
+
+class NoState(StateError):
+    """OUT was never sorted (or is not an output folder at all)."""
+
+    def __init__(self, out: Path):
+        super().__init__(f"{out} holds no photokosh state (no {STATE_DB_PATH}): run "
+                         "`photokosh sort PHOTOS -o OUT` first")
 
 
 class MergeRefused(PhotokoshError):

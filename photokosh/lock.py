@@ -20,6 +20,7 @@ from . import fsutil
 from .errors import LockedError, PhotokoshError
 from .layout import LOCK, LOCK_PATH, STATE_DIR
 
+REVIEW = "review"  # written after the pid in the lock file by `hold`
 _held: dict[str, int] = {}  # realpath of OUT -> how many `hold` blocks of this process
 _guard = threading.Lock()
 
@@ -39,6 +40,7 @@ def hold(out: Path) -> Iterator[None]:
     of this process meanwhile; another process still waits or refuses as for a run."""
     key = os.path.realpath(out)
     with run_lock(out):
+        _mark_review(out)
         with _guard:
             _held[key] = _held.get(key, 0) + 1
         try:
@@ -73,12 +75,29 @@ def _flock(out: Path) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+            pid, _, what = holder.partition(" ")
+            if what == REVIEW:  # it never ends by itself: say how to end it
+                raise LockedError(
+                    f"another photokosh run is working on {out}: `photokosh review` (pid "
+                    f"{pid}) has it open; this run did nothing. Stop the review (Ctrl-C in "
+                    "its terminal), then run again.") from None
             raise LockedError(
-                f"another photokosh run (pid {holder}) is working on {out}; this run did "
+                f"another photokosh run (pid {pid}) is working on {out}; this run did "
                 "nothing. Wait for it to finish, or run again later."
             ) from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         yield
+    finally:
+        os.close(fd)
+
+
+def _mark_review(out: Path) -> None:
+    """The lock file says `PID review` while a review holds it (for the refusal's message)."""
+    with fsutil.folder(out, STATE_DIR) as folder:
+        fd = os.open(LOCK, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=folder)
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()} {REVIEW}".encode())
     finally:
         os.close(fd)

@@ -94,5 +94,8 @@ def resolve_person(state: State, person: str) -> str:
     named = [p.id for p in people if p.name and p.name == clean_name(person)]
     if len(named) == 1:
         return named[0]
+    if named:
+        raise UnknownPerson(f"{person!r} names {len(named)} people ({', '.join(named)}): give "
+                            "the id, or `photokosh merge` them if they are one person")
     raise UnknownPerson(f"no person {person!r} in this output folder: "
                         "`photokosh people OUT` lists them")

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from . import fsutil, layout
-from .errors import StateError
+from .errors import NoState, StateError
 from .faces import Face, box_iou
 from .journal import Journal
 from .ledger import Ledger, from_blob, to_blob
@@ -64,6 +64,8 @@ _FACE_COLUMNS = "id, hash, idx, left, top, right, bottom, score, embedding, pers
 def open_state(out: Path, *, lock: bool = True, create: bool = False) -> Iterator[State]:
     """The state of OUT, open for the block (under the run lock with `lock`): the one way
     every command that works on an output folder gets at it."""
+    if not create and fsutil.entry(out, layout.STATE_DB_PATH) is None:
+        raise NoState(out)  # before the lock: nothing is made in a folder that is no OUT
     with run_lock(out) if lock else nullcontext():
         with closing(State(out, create=create)) as state:
             yield state
@@ -81,8 +83,7 @@ class State(Ledger, Journal, RegionTable):
             raise StateError(fsutil.not_ours(out, layout.STATE_DB_PATH))
         if found is None:
             if not create:
-                raise StateError(f"{out} holds no photokosh state (no {layout.STATE_DB_PATH}): "
-                                 "run `photokosh sort PHOTOS -o OUT` first")
+                raise NoState(out)
             with fsutil.folder(out, layout.STATE_DIR) as folder:
                 os.close(os.open(layout.STATE_DB, os.O_CREAT | os.O_WRONLY | os.O_NOFOLLOW,
                                  0o600, dir_fd=folder))

@@ -101,9 +101,19 @@ def test_hold_lets_this_process_re_enter_and_no_other(tmp_path):
         other = subprocess.run([sys.executable, "-c", HOLDER, str(out)], capture_output=True,
                                text=True, timeout=60)
         assert other.stdout.strip() == "LockedError"
+        said = refusal_in_another_process(out)  # what a cron `sort` would be told
+        assert "`photokosh review` (pid" in said and "Ctrl-C" in said
     again = subprocess.run([sys.executable, "-c", HOLDER, str(out)], capture_output=True,
                            text=True, timeout=60)
     assert again.stdout.strip() == "took it"  # released when the hold ends
+
+
+def refusal_in_another_process(out) -> str:
+    code = ("import sys; from pathlib import Path; from photokosh import lock\n"
+            "try:\n    lock.run_lock(Path(sys.argv[1])).__enter__()\n"
+            "except Exception as exc:\n    print(exc)")
+    return subprocess.run([sys.executable, "-c", code, str(out)], capture_output=True,
+                          text=True, timeout=60).stdout
 
 
 def test_a_plain_run_lock_stays_exclusive_within_the_process(tmp_path):

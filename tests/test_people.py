@@ -127,6 +127,34 @@ def test_unknown_person_is_a_clear_failure(sorted_album, cli):
         assert "photokosh people" in result.stderr
 
 
+def test_a_name_two_people_share_is_refused_with_their_ids(sorted_album, cli):
+    _, out = sorted_album
+    assert cli("name", out, "person_001", "Joe").exit_code == 0
+    assert cli("name", out, "person_002", "Joe").exit_code == 0  # two Joes: Joe, Joe (2)
+    result = cli("photos", out, "--with", "Joe")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert "names 2 people (person_001, person_002)" in result.stderr
+
+
+def test_renaming_by_name_says_where_the_person_is_now(sorted_album, cli):
+    _, out = sorted_album
+    assert cli("name", out, "person_002", "Alice").exit_code == 0
+    result = cli("name", out, "Alice", "Alice Smith")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "person_002: Alice Smith/ (2 photos)\n"
+
+
+@pytest.mark.parametrize("command", [["name", "person_001", "X"], ["merge", "1", "2"],
+                                     ["forget", "1", "--yes"], ["people"]])
+def test_a_folder_never_sorted_is_refused_and_left_as_it_was(tmp_path, cli, command):
+    folder = tmp_path / "photos"
+    photo(folder / "a.jpg", [0])
+    before = sorted(p.relative_to(folder) for p in folder.rglob("*"))
+    result = cli(command[0], folder, *command[1:])
+    assert result.exit_code == 1 and "photokosh sort" in result.stderr
+    assert sorted(p.relative_to(folder) for p in folder.rglob("*")) == before  # no .photokosh
+
+
 HOSTILE = ["../x", "a/b", "/etc", ".", "..", "", "   ", "x" * 300, "CON", "con.txt",
            "..\\..\\x", "unknown", "blurred", ".photokosh", "person_001", "new\nline",
            "\u202eevil"]

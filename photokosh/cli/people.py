@@ -9,6 +9,7 @@ import click
 
 from .. import layout
 from ..errors import InvalidName
+from ..names import clean_name
 from ..people import describe_person, forget_person, list_people, merge_people, name_person
 from ..pipeline import refresh_output
 from . import render
@@ -51,7 +52,7 @@ def name(out: Path, person: str, name: str) -> None:
         result = name_person(out, person, name)
     except InvalidName as exc:
         raise click.BadParameter(str(exc), param_hint="NAME") from exc
-    render.folder_of(result.report, person)
+    render.folder_of(result.report, person, clean_name(name))
 
 
 @click.command()

@@ -108,12 +108,17 @@ def people_table(rows: list[dict], console: Console) -> None:
     console.print(table)
 
 
-def folder_of(report: dict, person: str) -> None:
-    """Where `person` (an id or a name) is now, after name or merge."""
-    for p in report["people"]:
-        if person in (p["id"], p["name"]):
-            click.echo(f"{p['id']}: {p['folder']}/ ({p['photo_count']} photos)")
-            return
+def folder_of(report: dict, person: str, name: str | None = None) -> None:
+    """Where `person` (an id, its number or a name; or, after `name`, the new `name`) is now,
+    after name or merge."""
+    def by_id(p):
+        return person == p["id"] or person.isdigit() and p["id"].endswith(f"_{int(person):03d}")
+
+    found = [p for p in report["people"] if by_id(p)] or [
+        p for p in report["people"] if p["name"] in (person, name)]
+    if len(found) == 1:
+        p = found[0]
+        click.echo(f"{p['id']}: {p['folder']}/ ({p['photo_count']} photos)")
 
 
 def exported_doc(result) -> dict:
