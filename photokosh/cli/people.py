@@ -104,7 +104,7 @@ def stdin_is_terminal() -> bool:
 @click.command()
 @out_argument
 def page(out: Path) -> None:
-    """Rebuild the review page OUT/index.html from the state (no detection is re-run).
+    """Rebuild the static page OUT/index.html from the state (no detection is re-run).
 
     \b
     Example:

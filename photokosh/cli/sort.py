@@ -75,7 +75,7 @@ OUTS = "[default: OUT's setting; for a new OUT: {}]"
 @click.option("--known", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Folder of reference photos, one sub-folder per person (KNOWN/<name>/).")
 @click.option("--page/--no-page", default=None,
-              help=f"Write the review page OUT/{layout.PAGE}. " + OUTS.format("--page"))
+              help=f"Write the static page OUT/{layout.PAGE}. " + OUTS.format("--page"))
 @click.option("--xmp/--no-xmp", default=None,
               help="Write an XMP sidecar (photo.jpg.xmp) beside each photo of a named person "
                    "in OUT, naming the faces for digiKam and other tools. "
