@@ -147,8 +147,27 @@ def test_the_queues(sorted_out):
     assert [s.distance for s in review.suggestions] == sorted(s.distance
                                                                for s in review.suggestions)
     for pid in review.people:
-        shown = review.typical(pid) + review.furthest(pid)
+        typical, furthest = review.strips(pid)
+        shown = typical + furthest
         assert len(shown) == len(set(shown)) and set(shown) <= set(review.people[pid].typical)
+
+
+def strip(html, name):
+    found = re.search(rf'<div class="strip" id="{name}">(.*?)</div>', html, re.S)
+    return [int(f) for f in re.findall(r'data-face="(\d+)"', found.group(1))] if found else []
+
+
+def test_a_person_of_a_few_faces_has_their_furthest_shown_apart(sorted_out):
+    _, out = sorted_out
+    browser = Browser(out)
+    review = browser.context.review()
+    order = review.typical("person_001")  # a, b, c, g: 4 faces, nearest the centre first
+    html = browser.page("/person/person_001")
+    assert len(order) == 4 and "Furthest from the centre" in html
+    assert strip(html, "typical") == order[:2] and strip(html, "furthest") == order[:1:-1]
+    for pid in ("person_002", "person_004"):  # 3 faces, 2 faces: one strip
+        html = browser.page(f"/person/{pid}")
+        assert strip(html, "furthest") == [] and strip(html, "typical") == review.typical(pid)
 
 
 def test_each_action_changes_state_report_and_folders_and_survives_a_sort(sorted_out, cli):

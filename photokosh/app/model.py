@@ -31,6 +31,7 @@ SUGGESTIONS = 50
 GROUP_BELOW = 0.55  # average-linkage distance within a group of unknown faces
 GROUPED_AT_MOST = 2000  # unknown faces grouped (linkage is quadratic); the rest one by one
 TYPICAL, FURTHEST = 12, 6
+FEW = 3  # faces: a person with more has their furthest from the centre shown apart
 
 
 @dataclass(frozen=True)
@@ -71,12 +72,29 @@ class Review:
         return bool(self.catalog.settings.get("blur"))
 
     def typical(self, pid: str, n: int = TYPICAL) -> list[int]:
-        return [f for f in self.people[pid].typical[:n] if f in self.faces]
+        """The person's `n` faces nearest their centre, nearest first."""
+        return [f for f in self.people[pid].typical if f in self.faces][:n]
 
-    def furthest(self, pid: str, n: int = FURTHEST) -> list[int]:
-        """The faces furthest from the person's centre that `typical` does not show."""
-        rest = self.people[pid].typical[TYPICAL:]
-        return [f for f in rest[::-1][:n] if f in self.faces]
+    def strips(self, pid: str) -> tuple[list[int], list[int]]:
+        """A person's page: the most typical faces, and apart the furthest from the centre
+        (furthest first, where the mistakes are), never the same face in both. With more
+        than FEW faces, up to half of them (at most FURTHEST) are the furthest."""
+        faces = [f for f in self.people[pid].typical if f in self.faces]
+        far = min(FURTHEST, len(faces) // 2) if len(faces) > FEW else 0
+        return faces[:len(faces) - far][:TYPICAL], faces[len(faces) - far:][::-1]
+
+    def find(self, spec: str) -> str | None:
+        """The id of the person `spec` names (an id, or a name in any case), if any."""
+        if spec in self.people:
+            return spec
+        wanted = spec.strip().casefold()
+        return next((p.id for p in self.people.values()
+                     if p.name and p.name.casefold() == wanted), None)
+
+    def together(self, a: str, b: str) -> list[str]:
+        """The photos (content hashes) where people `a` and `b` are side by side."""
+        return [h for h, faces in self.photos.items()
+                if {a, b} <= {f.person for f in faces if f.shown}]
 
     def label(self, pid: str | None) -> str:
         if pid is None:

@@ -54,8 +54,9 @@ def person(pid: str):
         abort(404)
     entry = review.people[pid]
     faces = [f for f in entry.typical if f in review.faces][:PERSON_FACES]
-    return render_template("person.html", person=entry, faces=faces,
-                           typical=review.typical(pid), furthest=review.furthest(pid))
+    typical, furthest = review.strips(pid)
+    return render_template("person.html", person=entry, faces=faces, typical=typical,
+                           furthest=furthest)
 
 
 @blueprint.get("/suggestions")
