@@ -214,6 +214,36 @@ def test_refusals_show_a_message_never_a_traceback(sorted_out):
     assert "same person already" in browser.page()
 
 
+def test_an_empty_field_is_a_refusal_on_the_page_not_a_bare_400(sorted_out):
+    _, out = sorted_out
+    browser = Browser(out)
+    before = people_of(out)
+    face = str(browser.context.review().typical("person_001")[0])
+    for action, data, said in (
+            ("move", {"face": face, "to": "  "}, "type who the selected faces are first"),
+            ("name", {"person": "person_001", "name": ""}, "type a name first"),
+            ("undo", {"correction": "x"}, "a correction is a number")):
+        browser.act(f"/act/{action}", {**data, "next": "/person/person_001"})
+        assert said in browser.page("/person/person_001"), action
+    assert people_of(out) == before and list_corrections(out) == []
+
+
+def test_split_off_needs_a_face_and_split_in_two_halves(sorted_out):
+    _, out = sorted_out
+    browser = Browser(out)
+    before = people_of(out)
+    browser.act("/act/split", {"person": "person_001", "next": "/person/person_001"})
+    assert "select at least one face" in browser.page("/person/person_001")
+    assert people_of(out) == before and list_corrections(out) == []
+    html = browser.page("/person/person_001")
+    halves = re.search(r'<form[^>]*id="split-halves">(.*?)</form>', html, re.S).group(1)
+    assert 'name="halves" value="1"' in halves and 'name="face"' not in halves
+    browser.act("/act/merge", {"source": "person_003", "target": "person_002"})
+    browser.act("/act/split", {"person": "person_002", "halves": "1"})  # the merge undone
+    assert sorted(people_of(out).values(), key=sorted) == sorted(before.values(), key=sorted)
+    assert {c.kind for c in list_corrections(out)} == {"move"}
+
+
 def test_hide_unhide_split_forget_and_naming_a_group(sorted_out):
     _, out = sorted_out
     browser = Browser(out)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request
+from flask import Blueprint, current_app, flash, redirect, render_template, request
 from flask import session as browser
 
 from .. import corrections, people
@@ -32,11 +32,24 @@ def _faces() -> list[str]:
     return faces
 
 
+MISSING = {"name": "type a name first",
+           "to": "type who the selected faces are first: a name or id (a new name: a new "
+                 "person)"}
+
+
 def _field(name: str) -> str:
+    """A form field; an empty one is a refusal, shown on the page as the others are."""
     value = request.form.get(name, "").strip()
     if not value:
-        abort(400, f"{name} is missing")
+        raise PhotokoshError(MISSING.get(name, f"{name} is missing"))
     return value
+
+
+@blueprint.errorhandler(PhotokoshError)
+def _refused(exc: PhotokoshError):
+    """A refusal before the core was called (an empty field, no face ticked)."""
+    flash(str(exc), "error")
+    return redirect(_next(), 303)
 
 
 def _act(work: Callable[[], object], done: str, where: str | None = None):
@@ -112,7 +125,8 @@ def unhide():
 @blueprint.post("/split")
 def split():
     pid = _field("person")
-    faces = request.form.getlist("face")
+    # "Split in two" says so; "Split off as a new person" needs the faces to split off
+    faces = [] if request.form.get("halves") == "1" else _faces()
     return _act(lambda: corrections.split_person(_context().out, pid, faces), f"{pid} split")
 
 
@@ -144,7 +158,7 @@ def notface():
 def undo():
     number = _field("correction")
     if not number.isdigit():
-        abort(400, "correction is not a number")
+        raise PhotokoshError(f"no correction {number!r}: a correction is a number")
     return _act(lambda: corrections.undo(_context().out, int(number)),
                 f"correction {number} undone")
 
