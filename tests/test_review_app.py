@@ -432,3 +432,18 @@ def test_the_command_opens_the_browser_unless_told_not_to(sorted_out, cli, monke
     assert opened == [url] and url.startswith("http://127.0.0.1:")
     opened.clear()
     assert cli("review", out, "--no-browser", "-q").exit_code == 0 and opened == []
+
+
+def test_an_action_that_empties_a_person_lands_where_the_faces_went(sorted_out):
+    _, out = sorted_out
+    browser = Browser(out)
+    faces = [str(f) for f in browser.context.review().typical("person_003")]  # h.jpg, i.jpg
+    moved = browser.act("/act/move", {"face": faces, "to": "person_001",
+                                      "next": "/person/person_003"})
+    assert moved.headers["Location"] == "/person/person_001"
+    assert "moved to person_001" in browser.page("/person/person_001")
+    assert "person_003" not in people_of(out)
+    [last] = [str(f) for f in browser.context.review().typical("person_004")]  # f.jpg
+    gone = browser.act("/act/notface", {"face": last, "next": "/person/person_004?x=1"})
+    assert gone.headers["Location"] == "/"
+    assert "marked as not a face" in browser.page("/")

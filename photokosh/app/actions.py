@@ -52,7 +52,17 @@ def _refused(exc: PhotokoshError):
     return redirect(_next(), 303)
 
 
-def _act(work: Callable[[], object], done: str, where: str | None = None):
+def _there(where: str, instead: Callable[[], str | None] = lambda: None) -> str:
+    """`where`, unless it is the page of a person the action took away (merged, emptied,
+    erased): then `instead()` (say, where the faces went), or the people list."""
+    path = where.partition("?")[0]
+    if path.startswith("/person/") and path[len("/person/"):] not in _context().review().people:
+        return instead() or "/"
+    return where
+
+
+def _act(work: Callable[[], object], done: str, where: str | None = None,
+         instead: Callable[[], str | None] = lambda: None):
     """Run one action under the app's lock; its refusal is shown, never a traceback."""
     context = _context()
     with context.busy:
@@ -60,11 +70,11 @@ def _act(work: Callable[[], object], done: str, where: str | None = None):
             work()
         except PhotokoshError as exc:
             flash(str(exc), "error")
-            return redirect(_next(), 303)
+            return redirect(_there(_next()), 303)
         finally:
             context.changed()  # also after a refusal: the core may have settled the state
-    flash(done, "done")
-    return redirect(where or _next(), 303)
+        flash(done, "done")
+        return redirect(_there(where or _next(), instead), 303)
 
 
 @blueprint.post("/name")
@@ -133,7 +143,12 @@ def split():
 @blueprint.post("/move")
 def move():
     to = _field("to")
-    return _act(lambda: corrections.move_faces(_context().out, _faces(), to), f"moved to {to}")
+
+    def joined() -> str | None:  # the person the faces went to, if the last one is gone
+        pid = _context().review().find(to)
+        return f"/person/{pid}" if pid else None
+    return _act(lambda: corrections.move_faces(_context().out, _faces(), to), f"moved to {to}",
+                instead=joined)
 
 
 @blueprint.post("/notme")
