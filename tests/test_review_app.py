@@ -447,3 +447,32 @@ def test_an_action_that_empties_a_person_lands_where_the_faces_went(sorted_out):
     gone = browser.act("/act/notface", {"face": last, "next": "/person/person_004?x=1"})
     assert gone.headers["Location"] == "/"
     assert "marked as not a face" in browser.page("/")
+
+
+def test_naming_a_group_leaves_the_unticked_faces_out_for_good(tmp_path, cli):
+    src, out = album(tmp_path), tmp_path / "out"
+    ok(cli("sort", src, "-o", out, "-q", "--min-photos", "5"))  # everyone unknown
+    browser = Browser(out)
+    html = browser.page("/unknown")
+    faces = {f["id"]: p["path"] for p in report(out)["photos"] for f in p["faces"]}
+    sections = re.findall(r'<section class="group".*?</section>', html, re.S)
+    [group] = [s for s in sections if len(re.findall(r'type="checkbox"', s)) == 4]  # a b c g
+    form = re.search(r"<form.*?</form>", group, re.S).group(0)
+    members = re.findall(r'name="group" value="(\d+)"', form)
+    assert sorted(faces[int(f)] for f in members) == ["a.jpg", "b.jpg", "c.jpg", "g.jpg"]
+    odd = next(f for f in members if faces[int(f)] == "g.jpg")
+    ticked = [f for f in members if f != odd]  # the odd one out unticked: not sent
+    browser.act("/act/move", {"face": ticked, "group": members, "to": "Zed",
+                              "next": "/unknown"})
+    assert "1 left out: not Zed" in browser.page("/unknown")
+
+    def check(stage):
+        assert people_of(out)["Zed"] == {"a.jpg", "b.jpg", "c.jpg"}, stage
+        person = {f["id"]: f["person"] for p in report(out)["photos"] for f in p["faces"]}
+        assert person[int(odd)] is None, stage
+        zed = next(p["id"] for p in report(out)["people"] if p["name"] == "Zed")
+        assert [(c.kind, c.face, c.person) for c in list_corrections(out)] == [
+            *(("move", int(f), zed) for f in ticked), ("notme", int(odd), zed)], stage
+    check("now")
+    ok(cli("sort", src, "-o", out, "-q", "--min-photos", "5"))
+    check("after the next sort")

@@ -142,13 +142,25 @@ def split():
 
 @blueprint.post("/move")
 def move():
-    to = _field("to")
+    to, context = _field("to"), _context()
+    faces = _faces()
+    # "Name them" on a group of unknown faces: those unticked are not that person, else the
+    # refresh's clustering may join them to the person their look-alikes just became
+    left_out = list(dict.fromkeys(f for f in request.form.getlist("group")
+                                  if f.isdigit() and f not in faces))
+
+    def work():
+        corrections.move_faces(context.out, faces, to)
+        context.changed()
+        ref = context.review().faces.get(int(faces[0]))
+        for face in left_out if ref and ref.person else ():
+            corrections.not_this_person(context.out, face, ref.person)
 
     def joined() -> str | None:  # the person the faces went to, if the last one is gone
-        pid = _context().review().find(to)
+        pid = context.review().find(to)
         return f"/person/{pid}" if pid else None
-    return _act(lambda: corrections.move_faces(_context().out, _faces(), to), f"moved to {to}",
-                instead=joined)
+    done = f"moved to {to}" + (f"; {len(left_out)} left out: not {to}" if left_out else "")
+    return _act(work, done, instead=joined)
 
 
 @blueprint.post("/notme")
