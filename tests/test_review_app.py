@@ -476,3 +476,32 @@ def test_naming_a_group_leaves_the_unticked_faces_out_for_good(tmp_path, cli):
     check("now")
     ok(cli("sort", src, "-o", out, "-q", "--min-photos", "5"))
     check("after the next sort")
+
+
+def test_a_refused_merge_names_the_people_shows_their_faces_and_offers_merge_anyway(
+        sorted_out):
+    _, out = sorted_out
+    browser = Browser(out)
+    browser.act("/act/name", {"person": "person_001", "name": "Alice"})
+    browser.act("/act/name", {"person": "person_002", "name": "Bob"})
+    review = browser.context.review()
+    refused = browser.act("/act/merge", {"source": "person_002", "target": "person_001",
+                                         "next": "/person/person_002"}, expect=409)
+    html = refused.get_data(as_text=True)
+    assert "Merge Bob into Alice?" in html and "Bob and Alice appear side by side in 1 photo," \
+        in html and "--force" not in html and "Merge anyway" in html
+    for pid in ("person_001", "person_002"):  # both people's faces, side by side
+        shown = re.search(rf'<div data-person="{pid}">(.*?)</div></div>', html, re.S).group(1)
+        assert re.findall(r'data-face="(\d+)"', shown) == [str(f) for f in review.typical(pid)]
+    assert f'href="/photo/{review.hash_of["g.jpg"]}">g.jpg</a>' in html
+    forced = browser.act("/act/merge", {"source": "person_002", "target": "person_001",
+                                        "force": "1", "next": "/person/person_002"})
+    assert forced.headers["Location"] == "/person/person_001"
+    assert "Bob merged into Alice" in browser.page("/person/person_001")
+    browser.act("/act/notsame", {"person": "person_003", "other": "person_004"})
+    said = browser.act("/act/merge", {"source": "person_004", "target": "person_003"},
+                       expect=409).get_data(as_text=True)
+    assert "You said person_004 and person_003 are two people (correction" in said
+    assert "--force" not in said and "`undo`" not in said
+    card = re.search(r'<section class="card[^"]*" data-person="person_001"[^>]*>', browser.page())
+    assert 'data-name="Alice"' in card.group(0)  # the drag's confirmation names them

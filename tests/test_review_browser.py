@@ -83,7 +83,12 @@ def folders(out: Path) -> dict[str, set[str]]:
 def test_demo_review_in_chromium(demo, served, chromium, tmp_path):
     source, out, first = demo
     page = chromium.new_page(viewport={"width": 1280, "height": 900})
-    page.on("dialog", lambda dialog: dialog.accept())  # the merge by drag asks first
+    asked: list[str] = []  # the merge by drag asks first
+
+    def answer(dialog):
+        asked.append(dialog.message)
+        dialog.accept()
+    page.on("dialog", answer)
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
     base = served.url.split("/?")[0]
@@ -118,7 +123,8 @@ def test_demo_review_in_chromium(demo, served, chromium, tmp_path):
     kit = face_of(first, "got-premiere/kit1.jpeg")
     page.goto(base + "/person/person_003")
     shoot(page, "person", tmp_path)
-    page.check(f'#typical [data-face="{kit}"] input[type=checkbox]')
+    # in one of the two strips: the most typical, or the furthest from the centre
+    page.check(f'#typical [data-face="{kit}"] input, #furthest [data-face="{kit}"] input')
     page.fill('#faces input[name="to"]', "Kit H")
     page.click("#do-move")
     assert folders(out)["Kit H"] == {"got-premiere/kit1.jpeg"}
@@ -127,7 +133,8 @@ def test_demo_review_in_chromium(demo, served, chromium, tmp_path):
     kit_h = page.locator(".card", has=page.locator('input[value="Kit H"]'))
     kit_h.drag_to(page.locator('.card[data-person="person_003"]'))
     page.wait_for_selector(".flash.done")
-    assert "merged into person_003" in page.locator(".flash.done").inner_text()
+    assert page.locator(".flash.done").inner_text() == "Kit H merged into person_003"
+    assert asked == ["Merge Kit H into person_003?"]  # by name where they have one
 
     # answer a suggestion: no, two people
     page.click("#nav-suggestions")
@@ -143,7 +150,7 @@ def test_demo_review_in_chromium(demo, served, chromium, tmp_path):
     together = next(p for p in first["photos"] if p["path"] == "white-house/two_people.jpg")
     obama = next(f["id"] for f in together["faces"] if f["person"] == "person_001")
     page.goto(base + "/person/person_001")
-    page.locator(f'#typical [data-face="{obama}"] a').click()
+    page.locator(f'#typical [data-face="{obama}"] a, #furthest [data-face="{obama}"] a').click()
     assert page.locator("svg#large a.box").count() == 2
     assert sorted(page.locator("svg#large text").all_text_contents()) == ["Barack Obama",
                                                                         "Joe Biden"]

@@ -85,23 +85,41 @@ def name():
 
 @blueprint.post("/merge")
 def merge():
+    context = _context()
     source, target = _field("source"), _field("target")
     force = request.form.get("force") == "1"
-    context = _context()
     with context.busy:
+        review = context.review()
+        src, dst = review.find(source) or source, review.find(target) or target
+        names = review.label(src), review.label(dst)  # before: the target may take a name
         try:
             people.merge_people(context.out, source, target, force=force)
-        except MergeRefused as exc:  # side by side, or said to be two: offer the override
-            return render_template("refused.html", message=str(exc), source=source,
-                                   target=target, back=_next()), 409
+        except MergeRefused:  # side by side, or said to be two: the faces, and the override
+            return render_template("refused.html", why=_why_two(review, src, dst),
+                                   source=src, target=dst, back=_next()), 409
         except PhotokoshError as exc:
             flash(str(exc), "error")
             return redirect(_next(), 303)
         finally:
             context.changed()
-    flash(f"{source} merged into {target}", "done")
-    back = _next()
-    return redirect(f"/person/{target}" if back.startswith(f"/person/{source}") else back, 303)
+        flash(f"{names[0]} merged into {names[1]}", "done")
+        back = _next()
+        return redirect(f"/person/{dst}" if back.startswith(f"/person/{src}") else
+                        _there(back), 303)
+
+
+def _why_two(review, a: str, b: str) -> str:
+    """Why a merge of `a` and `b` was refused, in the app's words (the core's name `--force`)."""
+    names = review.label(a), review.label(b)
+    said = [c.id for c in review.corrections if c.kind == "apart"
+            and {c.person, (c.value or {}).get("other")} == {a, b}]
+    if said:
+        return (f"You said {names[0]} and {names[1]} are two people (correction {said[0]}, "
+                "on the Corrections page). If they are one person after all: Merge anyway.")
+    n = len(review.together(a, b))
+    return (f"{names[0]} and {names[1]} appear side by side in {n} photo{'s' if n != 1 else ''}"
+            ", so they look like two people. If they are one person all the same (a mirror, "
+            "a photo of a photo): Merge anyway.")
 
 
 @blueprint.post("/notsame")

@@ -28,7 +28,9 @@ document.addEventListener("DOMContentLoaded", () => {
       card.classList.remove("drop");
       const target = card.dataset.person;
       if (!dragged || dragged === target) return;
-      if (!window.confirm(`Merge ${dragged} into ${target}?`)) return;
+      const from = document.querySelector(`.card[data-person="${dragged}"]`);
+      const name = from ? from.dataset.name : dragged;  // the names, as the cards show them
+      if (!window.confirm(`Merge ${name} into ${card.dataset.name}?`)) return;
       merge.elements.source.value = dragged;
       merge.elements.target.value = target;
       merge.submit();
