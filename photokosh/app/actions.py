@@ -117,9 +117,10 @@ def _why_two(review, a: str, b: str) -> str:
         return (f"You said {names[0]} and {names[1]} are two people (correction {said[0]}, "
                 "on the Corrections page). If they are one person after all: Merge anyway.")
     n = len(review.together(a, b))
-    return (f"{names[0]} and {names[1]} appear side by side in {n} photo{'s' if n != 1 else ''}"
-            ", so they look like two people. If they are one person all the same (a mirror, "
-            "a photo of a photo): Merge anyway.")
+    where = f"{n} photos" if n > 1 else "1 photo" if n else "a photo"
+    return (f"{names[0]} and {names[1]} appear side by side in {where}, so they look like two "
+            "people. If they are one person all the same (a mirror, a photo of a photo): "
+            "Merge anyway.")
 
 
 @blueprint.post("/notsame")
@@ -169,6 +170,8 @@ def move():
 
     def work():
         corrections.move_faces(context.out, faces, to)
+        if not left_out:
+            return
         context.changed()
         ref = context.review().faces.get(int(faces[0]))
         for face in left_out if ref and ref.person else ():
