@@ -23,6 +23,7 @@ import numpy as np
 from ..catalog import Catalog, FaceEntry, PersonEntry, last_run, read_catalog
 from ..constraints import from_corrections
 from ..errors import StateError
+from ..names import clean_name
 from ..records import Correction
 from ..state import State
 
@@ -84,12 +85,12 @@ class Review:
         return faces[:len(faces) - far][:TYPICAL], faces[len(faces) - far:][::-1]
 
     def find(self, spec: str) -> str | None:
-        """The id of the person `spec` names (an id, or a name in any case), if any."""
+        """The id of the person `spec` names (an id, or a name only one person has, as
+        people.resolve_person reads it), if any."""
         if spec in self.people:
             return spec
-        wanted = spec.strip().casefold()
-        return next((p.id for p in self.people.values()
-                     if p.name and p.name.casefold() == wanted), None)
+        named = [p.id for p in self.people.values() if p.name and p.name == clean_name(spec)]
+        return named[0] if len(named) == 1 else None
 
     def together(self, a: str, b: str) -> list[str]:
         """The photos (content hashes) where people `a` and `b` are side by side."""
