@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from fakes import FakeEmbedder, album
 
+pytest_plugins = ["review_client"]  # the review app's test client and fixture
+
 SHARED_PHOTOS = Path(os.environ.get(
     "PHOTOKOSH_SAMPLES", Path(__file__).resolve().parents[1].parent / "shared" / "photos"))
 
