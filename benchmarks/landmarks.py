@@ -158,17 +158,23 @@ def shrunk(root: Path, limit: int | None, widths: list[int]) -> None:
                 image = image.resize((max(1, round(image.width * factor)),
                                       max(1, round(image.height * factor))),
                                      Image.Resampling.BILINEAR)
-            photo = Decoded(np.asarray(image), image.width, image.height, 1.0, image)
-            found = embedder.faces(photo)
-            i = central([f.box for f in found], photo.width, photo.height)
-            if i is not None:
+            face = central_face(embedder, image)
+            if face is not None:
                 names.append(name)
-                vectors.append(found[i].embedding)
+                vectors.append(face.embedding)
         same = np.array([names[a] == names[b] for a, b in combinations(range(len(names)), 2)])
         dist = pdist(np.array(vectors))
         print(f"| {width or 'as is'} | {len(names)} of {len(sizes)} | "
               f"{roc_auc_score(same, -dist):.4f} | {np.median(dist[same]):.3f} | "
               f"{np.percentile(dist[~same], 5):.3f} |")
+
+
+def central_face(embedder, image: Image.Image):
+    """The face `embedder` finds nearest the middle of `image` (LFW's labelled one), or None."""
+    photo = Decoded(np.asarray(image), image.width, image.height, 1.0, image)
+    found = embedder.faces(photo)
+    i = central([f.box for f in found], photo.width, photo.height)
+    return None if i is None else found[i]
 
 
 def sharpness(image: Image.Image, box) -> float:
@@ -201,13 +207,11 @@ def blurred(root: Path, limit: int | None, sigmas: list[float]) -> None:
             image = Image.open(path).convert("RGB")
             if sigma:
                 image = image.filter(ImageFilter.GaussianBlur(sigma))
-            photo = Decoded(np.asarray(image), image.width, image.height, 1.0, image)
-            found = embedder.faces(photo)
-            i = central([f.box for f in found], photo.width, photo.height)
-            if i is not None:
+            face = central_face(embedder, image)
+            if face is not None:
                 names.append(name)
-                vectors.append(found[i].embedding)
-                sharp.append(sharpness(image, found[i].box))
+                vectors.append(face.embedding)
+                sharp.append(sharpness(image, face.box))
                 level.append(sigma)
                 source.append(path)
         here = slice(start, len(names))
