@@ -42,28 +42,35 @@ class Evidence:
         self.crowding = crowding
         self.ratio = ratio
 
+    def _near(self, f: int) -> tuple[list[int], list[float]]:
+        """Face f's neighbours and their distances, as lists: read one by one in Python."""
+        span = slice(self.start[f], self.start[f + 1])
+        return self.neighbours[span].tolist(), self.distances[span].tolist()
+
     def agrees(self, faces: list[int], unit_of, own: int, other: int, other_size: int,
                distance: float, limit: float) -> bool:
         """Whether group `own` (its `faces`) may join `other` at `distance` under the cut
         `limit`; unit_of maps a face to its current group."""
         hits = weighed = strangers = 0
-        nearest = {other: math.inf, -1: math.inf}  # the other group's face, a third's
+        to_other = to_third = math.inf  # the nearest face of the other group, of a third
         for f in faces:
-            span = slice(self.start[f], self.start[f + 1])
-            near = [(unit_of(j), d) for j, d in zip(self.neighbours[span].tolist(),
-                                                     self.distances[span].tolist(),
-                                                     strict=True)]
-            near = [(u, d) for u, d in near if u != own]
-            first = near[:other_size]
-            weighed += len(first)
-            hits += sum(u == other for u, _ in first)
-            strangers += sum(u != other for u, _ in near)
-            for u, d in near:
-                key = other if u == other else -1
-                nearest[key] = min(nearest[key], d)
+            taken = 0
+            for j, d in zip(*self._near(f), strict=True):
+                u = unit_of(j)
+                if u == own:
+                    continue
+                if taken < other_size:  # support: among the first `other_size` outside
+                    taken += 1
+                    hits += u == other
+                if u == other:
+                    to_other = min(to_other, d)
+                else:
+                    strangers += 1
+                    to_third = min(to_third, d)
+            weighed += taken
         if weighed and hits < self.support * weighed:
             return False
-        if self.ratio and nearest[other] > self.ratio * nearest[-1]:
+        if self.ratio and to_other > self.ratio * to_third:
             return False  # a third group's face is about as near: the ratio test
         cut = limit - self.crowding * math.log2(1 + strangers / len(faces))
         return distance <= cut
