@@ -39,6 +39,7 @@ class Match:
     person: str | None = None
     name: str | None = None
     photos: list[str] = field(default_factory=list)
+    nearest_name: str | None = None  # so that "nobody" can say who was nearest
 
     @property
     def close_call(self) -> bool:
@@ -75,6 +76,8 @@ def find_people(out: Path, selfies: list[Path], embedder: Embedder,
             match = Match(face.box, *(ranked[0] if ranked else (None, None)),
                           *(ranked[1] if len(ranked) > 1 else (None, None)))
             nearest, distance = match.nearest, match.distance
+            if nearest is not None:
+                match.nearest_name = people[nearest].name
             if nearest is not None and distance <= threshold:
                 person = people[nearest]
                 match.person, match.name, match.photos = nearest, person.name, person.photos

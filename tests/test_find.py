@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from conftest import tree_state
@@ -41,6 +42,11 @@ def test_find_prints_who_or_nobody_and_the_photos(sorted_album, cli):
     assert lines[0] == f"{selfie}: {s['p0']} at distance 0.00, 3 photos"
     assert lines[1:4] == ["  a.jpg", "  b.jpg", "  trip/c.jpg"]
     assert lines[4].startswith(f"{stranger}: nobody (nearest person_")
+    for pid, name in ((s["p0"], "Alice"), (s["p1"], "Bob")):
+        assert cli("name", s["out"], pid, name).exit_code == 0
+    named = cli("find", s["out"], stranger).stdout  # nobody, but who was nearest is said
+    assert re.fullmatch(rf"{re.escape(str(stranger))}: nobody \(nearest person_\d+ "
+                        r"\((Alice|Bob)\) at \d\.\d\d\)\n", named), named
 
 
 def test_find_a_named_person_by_name_with_a_lower_threshold(sorted_album, cli):

@@ -148,7 +148,8 @@ def found(found, exported, as_json: bool) -> None:
     """`photokosh find`: per face of each photo, who it is (or nobody) and their photos."""
     doc = [{"photo": str(f.photo), "error": f.error,
             "faces": [{"box": list(m.box), "person": m.person, "name": m.name,
-                       "distance": m.distance, "nearest": m.nearest, "photos": m.photos,
+                       "distance": m.distance, "nearest": m.nearest,
+                       "nearest_name": m.nearest_name, "photos": m.photos,
                        "runner_up": m.runner_up, "runner_up_distance": m.runner_up_distance,
                        "close_call": m.close_call}
                       for m in f.faces]} for f in found]
@@ -161,7 +162,8 @@ def found(found, exported, as_json: bool) -> None:
         for n, m in enumerate(f.faces, 1):
             where = f"{f.photo}#{n}" if len(f.faces) > 1 else str(f.photo)
             if m.person is None:
-                near = f" (nearest {m.nearest} at {m.distance:.2f})" if m.nearest else ""
+                who = f"{m.nearest} ({m.nearest_name})" if m.nearest_name else m.nearest
+                near = f" (nearest {who} at {m.distance:.2f})" if m.nearest else ""
                 click.echo(f"{where}: nobody{near}")
                 continue
             who = f"{m.person} ({m.name})" if m.name else m.person
