@@ -35,7 +35,7 @@ from rolled import Passes  # noqa: E402
 from photokosh import images  # noqa: E402
 from photokosh.blur import RECHECKS, blur_faces  # noqa: E402
 from photokosh.faces import DlibEmbedder, box_iou  # noqa: E402
-from photokosh.yunet import NMS, YunetEmbedder, find_faces, model_file  # noqa: E402
+from photokosh.yunet import YunetEmbedder, count_faces, find_faces  # noqa: E402
 
 SIZES = [(0, 20), (20, 40), (40, 80), (80, 160), (160, 10**9)]
 CROWD = 8  # a photo "of 8+ people"
@@ -162,21 +162,12 @@ def contact_sheet(root: Path, unmatched: list, path: Path, below: float = 1.0,
 def checkers() -> dict:
     """What looks for faces left in a blurred copy (the issue's check): YuNet at score 0.6 on
     the photo as is and, under 1000 px, upscaled 2x; dlib's HOG upsampled once."""
-    import cv2
     import dlib
 
     hog = dlib.get_frontal_face_detector()
-    net = cv2.FaceDetectorYN.create(str(model_file()), "", (320, 320), 0.6, NMS, 5000)
 
     def yunet(pixels: np.ndarray) -> int:
-        bgr = cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR)
-        count = 0
-        for factor in (1, 2) if max(bgr.shape[:2]) < 1000 else (1,):
-            seen = cv2.resize(bgr, None, fx=factor, fy=factor) if factor > 1 else bgr
-            net.setInputSize((seen.shape[1], seen.shape[0]))
-            found = net.detect(seen)[1]
-            count = max(count, 0 if found is None else len(found))
-        return count
+        return count_faces(pixels, 0.6)
 
     return {"yunet 0.6 (1x, 2x under 1000 px)": yunet, "hog up1": lambda p: len(hog(p, 1))}
 

@@ -103,25 +103,12 @@ def test_demo_source_is_byte_identical(demo):
 def blur_checkers():
     """What looks for faces left in a blurred copy: dlib's HOG upsampled once, and YuNet at a
     lower score than sort's, on the photo as is and, under 1000 px, upscaled 2x."""
-    import cv2
     import dlib
 
-    from photokosh.yunet import NMS, model_file
+    from photokosh.yunet import count_faces
 
     hog = dlib.get_frontal_face_detector()
-    yunet = cv2.FaceDetectorYN.create(str(model_file()), "", (320, 320), 0.6, NMS, 5000)
-
-    def yunet_faces(pixels: np.ndarray) -> int:
-        bgr = cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR)
-        count = 0
-        for factor in (1, 2) if max(bgr.shape[:2]) < 1000 else (1,):
-            seen = cv2.resize(bgr, None, fx=factor, fy=factor) if factor > 1 else bgr
-            yunet.setInputSize((seen.shape[1], seen.shape[0]))
-            found = yunet.detect(seen)[1]
-            count = max(count, 0 if found is None else len(found))
-        return count
-
-    return {"hog": lambda pixels: len(hog(pixels, 1)), "yunet": yunet_faces}
+    return {"hog": lambda pixels: len(hog(pixels, 1)), "yunet": lambda p: count_faces(p, 0.6)}
 
 
 def test_demo_blurred_copies_show_no_face_and_no_metadata(demo):
