@@ -53,26 +53,20 @@ def tune(emb: np.ndarray, groups: np.ndarray, truth: np.ndarray, scored: np.ndar
     rng = np.random.default_rng(0)
     halves = [np.isin(truth, rng.choice(people, max(1, len(people) // 2), replace=False))
               for _ in range(HALVES)]
-    rows, partitions = [], []
+    rows, partitions, on_halves = [], [], []
     for change, settings in candidates(base):
         pred = cluster_faces(emb, groups, settings)[scored]
         result = evaluate_labels(truth.tolist(), pred.tolist())
-        part = [bcubed_scores(truth[h], pred[h])[2] for h in halves]
         rows.append({"change": change, **{k: asdict(settings)[k] for k in TUNED},
-                     **{k: v for k, v in result.items() if not k.startswith("worst")},
-                     "_halves": np.array(part), "_pred": pred})
+                     **{k: v for k, v in result.items() if not k.startswith("worst")}})
         partitions.append(_canonical(pred))
-    default = rows[0]
-    for row, partition in zip(rows, partitions, strict=True):
-        diff = row.pop("_halves") - default["_halves"] if row is not default else None
+        on_halves.append(np.array([bcubed_scores(truth[h], pred[h])[2] for h in halves]))
+    for row, partition, halves_f in zip(rows, partitions, on_halves, strict=True):
+        diff = halves_f - on_halves[0]  # paired with the default's (the first row): 0 for it
         row["same_as_default"] = bool(np.array_equal(partition, partitions[0]))
-        row["gain"] = float(row["bcubed_f"] - default["bcubed_f"])
-        row["noise"] = float(2 * diff.std()) if diff is not None else 0.0
-        row["better"] = bool(diff is not None and row["gain"] > 0 and diff.mean() > 0
-                             and row["gain"] > row["noise"])
-    default.pop("_halves")
-    for row in rows:
-        row.pop("_pred")
+        row["gain"] = float(row["bcubed_f"] - rows[0]["bcubed_f"])
+        row["noise"] = float(2 * diff.std())
+        row["better"] = bool(row["gain"] > 0 and diff.mean() > 0 and row["gain"] > row["noise"])
     rows.sort(key=lambda r: (-r["bcubed_f"], -r["pairwise_f"], r["change"] != "default"))
     return rows
 
