@@ -63,6 +63,11 @@ class ClusterSettings:
     # "exact" or "approximate" force one (for measuring what the approximation costs).
     search: str = "auto"
 
+    @property
+    def reach(self) -> float:
+        """How far the neighbour graph looks: the widest distance any step joins at."""
+        return max(self.eps, self.merge_distance, self.attach_distance)
+
 
 DEFAULT_SETTINGS = ClusterSettings()
 
@@ -101,9 +106,8 @@ def cluster_faces(embeddings: np.ndarray, groups: np.ndarray,
 
 def _cluster(x: np.ndarray, groups: np.ndarray, settings: ClusterSettings,
              approximate: bool) -> np.ndarray:
-    reach = max(settings.eps, settings.merge_distance, settings.attach_distance)
     index = Neighbours(x, approximate)
-    edges, own = graph(index, x, settings.neighbours, reach)
+    edges, own = graph(index, x, settings.neighbours, settings.reach)
     labels = _dbscan(x, groups, edges, settings.eps, settings.min_samples)
     if settings.method == "dbscan":
         return _relabel(labels)
@@ -146,12 +150,11 @@ def assign_to_people(known: np.ndarray, known_labels: np.ndarray, new: np.ndarra
     # A group photo's own faces take places among each face's nearest, and each of its faces
     # may need a person of its own: room for both.
     widest = int(np.bincount(groups[fresh]).max())
-    reach = max(settings.eps, settings.merge_distance, settings.attach_distance)
     edges, own = neighbours_of(index, x, fresh, widest - 1 + max(settings.neighbours, widest),
-                               reach)
-    among = np.isin(edges[0], fresh) & np.isin(edges[1], fresh)
-    cores = _dbscan(new, groups[fresh], tuple(e[among] - (n_old if i < 2 else 0)
-                                              for i, e in enumerate(edges)),
+                               settings.reach)
+    r, c, d = edges
+    among = (r >= n_old) & (c >= n_old)  # the new faces' graph, numbered as in `new`
+    cores = _dbscan(new, groups[fresh], (r[among] - n_old, c[among] - n_old, d[among]),
                     settings.eps, settings.min_samples)
     units = np.r_[idx.ravel(), len(people) + _undo_chains(new, cores, settings)]
     old = np.r_[np.ones(n_old, bool), np.zeros(len(new), bool)]

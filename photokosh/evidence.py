@@ -62,11 +62,13 @@ class Evidence:
                 if taken < other_size:  # support: among the first `other_size` outside
                     taken += 1
                     hits += u == other
-                if u == other:
-                    to_other = min(to_other, d)
-                else:
+                if u != other:
                     strangers += 1
-                    to_third = min(to_third, d)
+                if self.ratio:
+                    if u == other:
+                        to_other = min(to_other, d)
+                    else:
+                        to_third = min(to_third, d)
             weighed += taken
         if weighed and hits < self.support * weighed:
             return False
