@@ -28,7 +28,8 @@ from photokosh.metrics import evaluate_labels  # noqa: E402
 
 PHOTOS = Path(os.environ.get("PHOTOKOSH_PHOTOS",
                              Path(__file__).resolve().parents[2] / "shared" / "photos"))
-PREVIOUS = {"eps": 0.4, "core_distance": 0.56, "support": 0.0, "crowding": 0.0}
+PREVIOUS = {"eps": 0.4, "core_distance": 0.56, "support": 0.0, "crowding": 0.0,
+            "mixing": 0.0}
 
 
 def louvain(cut: float, resolution: float):
@@ -56,18 +57,22 @@ def louvain(cut: float, resolution: float):
 
 def methods():
     return [
-        ("**photokosh default** (evidence: support 0.6, crowding 0.02, beyond 0.45)",
-         photokosh_method()),
+        ("**photokosh default** (eps 0.45; evidence beyond 0.45: support 0.6, crowding 0.02, "
+         "mixing 0.2)", photokosh_method()),
+        ("without the mixing test (eps 0.43, mixing 0: the default before it)",
+         photokosh_method(eps=0.43, mixing=0.0)),
+        ("mixing test, eps 0.43", photokosh_method(eps=0.43)),
         ("previous default (eps 0.4, merge 0.56, fragments at 0.6, no evidence)",
          photokosh_method(**PREVIOUS)),
         ("previous, without the fragment pass", photokosh_method(**PREVIOUS, attach_size=0)),
         ("previous, merge 0.5, without the fragment pass",
          photokosh_method(**PREVIOUS | {"core_distance": 0.5}, merge_distance=0.5,
                           attach_size=0)),
-        ("support test only", photokosh_method(crowding=0.0)),
-        ("density-aware cut (crowding) only", photokosh_method(support=0.0)),
+        ("support and mixing, no crowding", photokosh_method(crowding=0.0)),
+        ("crowding and mixing, no support", photokosh_method(support=0.0)),
+        ("mixing test only", photokosh_method(support=0.0, crowding=0.0)),
         ("ratio test 0.9 instead (nearest face of the group vs a third group's)",
-         photokosh_method(support=0.0, crowding=0.0, ratio=0.9)),
+         photokosh_method(support=0.0, crowding=0.0, mixing=0.0, ratio=0.9)),
         ("Louvain on the kNN graph, edges <= 0.5 (networkx)", louvain(0.5, 1.0)),
         ("Louvain on the kNN graph, edges <= 0.56, resolution 2", louvain(0.56, 2.0)),
         ("dlib chinese_whispers 0.45", chinese_whispers(0.45)),

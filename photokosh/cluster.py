@@ -4,7 +4,8 @@ The default method keeps DBSCAN at its core and makes it safe at library scale:
 
 1. DBSCAN with a tight eps finds dense cores: faces that are surely one person. A core whose
    faces are on average further apart than `core_distance` has chained, and goes back to
-   the merging face by face.
+   the merging face by face; a core that falls in two halves that keep to themselves (the
+   mixing test of evidence.py) is two look-alikes, and is split.
 2. Average-linkage merging joins cores and leftover faces while the root-mean-square distance
    between two groups' faces stays within 0.56, the distance dlib's metric loss pulls
    same-person pairs under (threshold 0.6 minus margin 0.04, dlib's loss_metric defaults).
@@ -33,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .groups import pair_rms, to_centre
+from .evidence import Evidence
 from .merging import merge_groups
 from .neighbours import Neighbours, dbscan, graph, neighbours_of
 
@@ -44,7 +46,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ClusterSettings:
-    eps: float = 0.43  # DBSCAN eps (euclidean on the 128-d embeddings)
+    eps: float = 0.45  # DBSCAN eps (euclidean on the 128-d embeddings)
     min_samples: int = 2  # DBSCAN min_samples
     method: str = "default"  # "default" (DBSCAN + merging) or "dbscan" (plain DBSCAN)
     core_distance: float = 0.5  # a DBSCAN core further apart (pair RMS) has chained
@@ -58,6 +60,10 @@ class ClusterSettings:
     support: float = 0.6
     crowding: float = 0.02
     ratio: float = 0.0  # the ratio test of evidence.py, off: measured, not better
+    # Two groups of mixing_size faces or more are two people when their faces have each
+    # other among their nearest less than `mixing` times as often as one person's would.
+    mixing: float = 0.2
+    mixing_size: int = 3
     neighbours: int = 10  # nearest neighbours per face that the graph keeps
     # "auto": exact neighbour search while it is cheap, faiss's approximate IVF above;
     # "exact" or "approximate" force one (for measuring what the approximation costs).
@@ -111,8 +117,9 @@ def _cluster(x: np.ndarray, groups: np.ndarray, settings: ClusterSettings,
     labels = _dbscan(x, groups, edges, settings.eps, settings.min_samples)
     if settings.method == "dbscan":
         return _relabel(labels)
-    units = np.unique(_undo_chains(x, labels, settings), return_inverse=True)[1].ravel()
-    return _relabel(merge_groups(x, units, groups, edges, own, index, settings))
+    evidence = _evidence(own, groups, settings)
+    units = _split(x, _undo_chains(x, labels, settings), evidence)
+    return _relabel(merge_groups(x, units, groups, edges, evidence, index, settings))
 
 
 def _undo_chains(x, labels, settings: ClusterSettings) -> np.ndarray:
@@ -122,6 +129,47 @@ def _undo_chains(x, labels, settings: ClusterSettings) -> np.ndarray:
     loose = labels < 0
     labels[loose] = labels.max(initial=-1) + 1 + np.arange(int(loose.sum()))
     return labels
+
+
+def _evidence(own, groups, settings: ClusterSettings) -> Evidence:
+    return Evidence(own, groups, settings.support, settings.crowding, settings.ratio,
+                    settings.mixing, settings.mixing_size)
+
+
+def _split(x, units, evidence: Evidence, fixed: int = 0) -> np.ndarray:
+    """`units` with each group that bisects into two halves that keep to themselves (the
+    mixing test) split, again and again; groups below `fixed` (existing people) stay.
+    Returns labels 0..k-1."""
+    units = units.copy()
+    todo = [u for u, n in enumerate(np.bincount(units)) if u >= fixed
+            and n >= 2 * evidence.mixing_size]
+    while todo and evidence.mixing:
+        u = todo.pop()
+        faces = np.flatnonzero(units == u)
+        half = _bisect(x[faces])
+        a, b = faces[~half].tolist(), faces[half].tolist()
+        if min(len(a), len(b)) < evidence.mixing_size:
+            continue
+        side = dict.fromkeys(a, 0) | dict.fromkeys(b, 1)
+        if evidence.apart(a, b, lambda f: side.get(f, -1), 0, 1):
+            units[b] = units.max() + 1
+            todo += [u, int(units[b[0]])]
+    return np.unique(units, return_inverse=True)[1].ravel()
+
+
+def _bisect(x: np.ndarray) -> np.ndarray:
+    """Two halves by 2-means, started from the face furthest from the centre and the face
+    furthest from that one (deterministic); True marks the second half."""
+    a = x[np.argmax(((x - x.mean(0)) ** 2).sum(1))]
+    b = x[np.argmax(((x - a) ** 2).sum(1))]
+    half = np.zeros(len(x), bool)
+    for _ in range(20):
+        new = ((x - a) ** 2).sum(1) > ((x - b) ** 2).sum(1)
+        if np.array_equal(new, half) or new.all() or not new.any():
+            break
+        half = new
+        a, b = x[~half].mean(0), x[half].mean(0)
+    return half
 
 
 def assign_to_people(known: np.ndarray, known_labels: np.ndarray, new: np.ndarray,
@@ -156,9 +204,11 @@ def assign_to_people(known: np.ndarray, known_labels: np.ndarray, new: np.ndarra
     among = (r >= n_old) & (c >= n_old)  # the new faces' graph, numbered as in `new`
     cores = _dbscan(new, groups[fresh], (r[among] - n_old, c[among] - n_old, d[among]),
                     settings.eps, settings.min_samples)
-    units = np.r_[idx.ravel(), len(people) + _undo_chains(new, cores, settings)]
+    evidence = _evidence(own, groups, settings)
+    units = _split(x, np.r_[idx.ravel(), len(people) + _undo_chains(new, cores, settings)],
+                   evidence, fixed=len(people))
     old = np.r_[np.ones(n_old, bool), np.zeros(len(new), bool)]
-    merged = merge_groups(x, units, groups, edges, own, index, settings, old)
+    merged = merge_groups(x, units, groups, edges, evidence, index, settings, old)
     person_of = np.full(int(merged.max()) + 1, -1, dtype=np.int64)
     person_of[merged[:n_old]] = people[idx.ravel()]
     return person_of[merged[fresh]]

@@ -15,12 +15,11 @@ from .groups import GroupStats
 from .neighbours import Neighbours, near_groups
 
 
-def merge_groups(x, units, groups, edges, own, index, settings, old=None):
+def merge_groups(x, units, groups, edges, evidence: Evidence, index, settings, old=None):
     """Steps 2 and 3 on `units` (settings: a cluster.ClusterSettings), over the symmetric
-    graph `edges`, weighing each face's `own` nearest. Groups holding `old` faces (existing
-    people, a mask over the faces) never merge with each other."""
-    rule = _Rule(settings.sure_distance,
-                 Evidence(own, groups, settings.support, settings.crowding, settings.ratio),
+    graph `edges`, weighing each merge against the `evidence`. Groups holding `old` faces
+    (existing people, a mask over the faces) never merge with each other."""
+    rule = _Rule(settings.sure_distance, evidence,
                  np.zeros(len(x), bool) if old is None else old)
     units = _merge(x, units, groups, edges, index, settings.merge_distance,
                    settings.neighbours, rule)
@@ -111,14 +110,14 @@ def _agglomerate(stats: GroupStats, units, groups, pairs, limit: float, small: i
             # Weighed from the smaller group's side, or the new one's; a pair turned down
             # here is weighed again when either side grows (its pairs are pushed anew).
             own, other = (a, b) if (old[a], count[a]) <= (old[b], count[b]) else (b, a)
-            if not rule.evidence.agrees(parts.faces(own), unit_of, own, other, count[other],
-                                        dab, limit):
+            if not rule.evidence.agrees(parts.faces(own), unit_of, own, other,
+                                        parts.faces(other), dab, limit):
                 continue
             # Between equals (two faces seen once, say) neither side is the smaller: both
             # must agree.
             if count[a] == count[b] and not old[other] \
                     and not rule.evidence.agrees(parts.faces(other), unit_of, other, own,
-                                                 count[own], dab, limit):
+                                                 parts.faces(own), dab, limit):
                 continue
         if (count[a], -a) < (count[b], -b):
             a, b = b, a

@@ -18,16 +18,17 @@ from .cluster import ClusterSettings
 
 # One setting changed at a time, around the default.
 SWEEPS = {
-    "eps": (0.38, 0.4, 0.46, 0.5),
+    "eps": (0.4, 0.43, 0.48, 0.5),
     "merge_distance": (0.5, 0.53, 0.58),
     "support": (0.0, 0.4, 0.8),
     "crowding": (0.0, 0.01, 0.04),
     "sure_distance": (0.4, 0.5),
+    "mixing": (0.0, 0.3),
 }
 PLAIN_DBSCAN = [(eps, samples) for eps in (0.4, 0.45, 0.5) for samples in (1, 2)]
 HALVES = 20  # random halves of the people for the noise
 TUNED = ("method", "eps", "min_samples", "merge_distance", "support", "crowding",
-         "sure_distance")
+         "sure_distance", "mixing")
 
 
 def candidates(base: ClusterSettings) -> list[tuple[str, ClusterSettings]]:

@@ -97,3 +97,55 @@ def test_new_faces_join_by_the_same_evidence():
     sparse, _ = album(strangers=0)
     got = assign_to_people(sparse[:8], np.zeros(8, int), sparse[8:9], np.array([99]))
     assert got.tolist() == [0]
+
+
+NO_MIXING = replace(DEFAULT_SETTINGS, mixing=0.0)
+
+
+def look_alikes(bridge: bool, seed: int = 0):
+    """Two people of 12 faces each (0.28 apart within a person, 0.49 across: each face's 10
+    nearest are its own person's), and with `bridge` one more face between them, 0.3 from
+    both, that links them into one DBSCAN core."""
+    rng = np.random.default_rng(seed)
+    a = unit(rng)
+    b = at(a, 0.4, rng)
+    faces = [person(a, 12, 0.2, rng), person(b, 12, 0.2, rng)]
+    if bridge:
+        middle = (a + b) / np.linalg.norm(a + b)
+        faces.append(at(middle, 0.1, rng)[None])
+    emb = np.vstack(faces).astype(np.float32)
+    return emb, np.arange(len(emb))
+
+
+def test_two_look_alikes_stay_apart_though_each_is_the_others_nearest():
+    emb, photos = look_alikes(bridge=False)
+    rms = np.sqrt(((emb[:12, None] - emb[None, 12:]) ** 2).sum(-1).mean())
+    assert 0.45 < rms < 0.56  # beyond the sure distance, within the merge cut
+    assert len(set(cluster_faces(emb, photos, NO_MIXING).tolist())) == 1
+    labels = cluster_faces(emb, photos)
+    assert labels[:12].tolist() == [labels[0]] * 12
+    assert labels[12:].tolist() == [labels[12]] * 12
+    assert labels[0] != labels[12]
+
+
+def test_a_core_of_two_look_alikes_is_split():
+    emb, photos = look_alikes(bridge=True)
+    plain = cluster_faces(emb, photos, replace(DEFAULT_SETTINGS, method="dbscan"))
+    assert len(set(plain.tolist())) == 1  # one DBSCAN core, tight enough to be kept
+    labels = cluster_faces(emb, photos)
+    assert len(set(labels[:12].tolist())) == 1 and len(set(labels[12:24].tolist())) == 1
+    assert labels[0] != labels[12]
+
+
+def test_one_person_is_not_split_in_two():
+    rng = np.random.default_rng(7)
+    emb = person(unit(rng), 30, 0.3, rng).astype(np.float32)
+    assert len(set(cluster_faces(emb, np.arange(30)).tolist())) == 1
+
+
+def test_a_look_alikes_new_photos_do_not_join_the_person():
+    emb, _ = look_alikes(bridge=False, seed=1)
+    got = assign_to_people(emb[:12], np.zeros(12, int), emb[12:], np.arange(12))
+    assert got.tolist() == [-1] * 12
+    got = assign_to_people(emb[:12], np.zeros(12, int), emb[12:], np.arange(12), NO_MIXING)
+    assert got.tolist() == [0] * 12
