@@ -141,19 +141,21 @@ def _split(x, units, evidence: Evidence, fixed: int = 0) -> np.ndarray:
     mixing test) split, again and again; groups below `fixed` (existing people) stay.
     Returns labels 0..k-1."""
     units = units.copy()
-    todo = [u for u, n in enumerate(np.bincount(units)) if u >= fixed
-            and n >= 2 * evidence.mixing_size]
+    order = np.argsort(units, kind="stable")
+    start = np.searchsorted(units[order], np.arange(int(units.max(initial=-1)) + 2))
+    todo = [order[start[u]:start[u + 1]] for u in range(fixed, len(start) - 1)
+            if start[u + 1] - start[u] >= 2 * evidence.mixing_size]
+    label = len(start) - 1  # the next new group's
     while todo and evidence.mixing:
-        u = todo.pop()
-        faces = np.flatnonzero(units == u)
+        faces = todo.pop()
         half = _bisect(x[faces])
-        a, b = faces[~half].tolist(), faces[half].tolist()
+        a, b = faces[~half], faces[half]
         if min(len(a), len(b)) < evidence.mixing_size:
             continue
-        side = dict.fromkeys(a, 0) | dict.fromkeys(b, 1)
-        if evidence.apart(a, b, lambda f: side.get(f, -1), 0, 1):
-            units[b] = units.max() + 1
-            todo += [u, int(units[b[0]])]
+        side = dict.fromkeys(a.tolist(), 0) | dict.fromkeys(b.tolist(), 1)
+        if evidence.apart(a.tolist(), b.tolist(), lambda f: side.get(f, -1), 0, 1):
+            units[b], label = label, label + 1
+            todo += [a, b]
     return np.unique(units, return_inverse=True)[1].ravel()
 
 

@@ -89,10 +89,16 @@ class Evidence:
 
     def apart(self, a_faces: list[int], b_faces: list[int], unit_of, a: int, b: int) -> bool:
         """The mixing test: whether groups a and b, both large enough to tell, keep to
-        themselves. Faces without neighbour lists (an existing person's, in an incremental
-        run) are left out of the count."""
+        themselves."""
         if not self.mixing or min(len(a_faces), len(b_faces)) < self.mixing_size:
             return False
+        return self.mixed(a_faces, b_faces, unit_of, a, b) < self.mixing
+
+    def mixed(self, a_faces: list[int], b_faces: list[int], unit_of, a: int, b: int) -> float:
+        """How often the faces of groups a and b have the other group's faces among their
+        nearest, against how often they would if a and b were one person's faces split at
+        random (1: as often, 0: never). Faces without neighbour lists (an existing person's,
+        in an incremental run) are left out; 1 when no face has any."""
         seen = expected = 0.0
         n = len(a_faces) + len(b_faces) - 1
         for faces, me, other, share in ((a_faces, a, b, len(b_faces) / n),
@@ -104,5 +110,5 @@ class Evidence:
                     inside += u == me
                     cross += u == other
                 seen += cross
-                expected += (inside + cross) * share  # if a and b were one person, mixed
-        return expected > 0 and seen < self.mixing * expected
+                expected += (inside + cross) * share
+        return seen / expected if expected else 1.0

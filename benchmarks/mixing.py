@@ -1,0 +1,95 @@
+"""How well the mixing test (evidence.py) tells two look-alikes from one person's two halves.
+
+    uv run python benchmarks/mixing.py
+    uv run python benchmarks/mixing.py --sets lfw-dev --size 3
+
+For each labelled set (folders of ../shared/photos, analysed and cached as accuracy.py does):
+the mixing of every pair of different people within `--within` (pair RMS) of each other, and
+of each person's worst split in two (2-means from 5 starts; each half at least `--size`
+faces), both as Evidence.mixed computes it on the set's own neighbour graph. A merge is
+refused below the default's `mixing`, so a good threshold lies between the two columns.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from accuracy import load_all  # noqa: E402
+from library import PHOTOS  # noqa: E402
+
+from photokosh.cluster import DEFAULT_SETTINGS as S  # noqa: E402
+from photokosh.evidence import Evidence  # noqa: E402
+from photokosh.neighbours import Neighbours, graph  # noqa: E402
+
+
+def measure(name: str, size: int, within: float):
+    from sklearn.cluster import KMeans
+
+    faces = load_all([PHOTOS / part for part in name.split("+")])
+    x = np.asarray(faces.emb, dtype=np.float64)
+    _, own = graph(Neighbours(x, False), x, S.neighbours, S.reach)
+    evidence = Evidence(own, faces.groups, S.support, S.crowding)
+    labelled = faces.scored
+    people, counts = np.unique(faces.labels[labelled], return_counts=True)
+    members = {p: np.flatnonzero(labelled & (faces.labels == p)) for p in people[counts >= size]}
+
+    def mixed(a: np.ndarray, b: np.ndarray) -> float:
+        side = dict.fromkeys(a.tolist(), 0) | dict.fromkeys(b.tolist(), 1)
+        return evidence.mixed(a.tolist(), b.tolist(), lambda f: side.get(f, -1), 0, 1)
+
+    names = sorted(members)
+    centres = {p: x[members[p]].mean(0) for p in names}
+    spread = {p: ((x[members[p]] - centres[p]) ** 2).sum(1).mean() for p in names}
+    different = []
+    for i, p in enumerate(names):
+        for q in names[i + 1:]:
+            # mean squared distance between two groups' faces, from centres and spreads
+            rms = np.sqrt(((centres[p] - centres[q]) ** 2).sum() + spread[p] + spread[q])
+            if rms <= within:
+                different.append((mixed(members[p], members[q]), rms, p, q))
+    halves = []
+    for p in names:
+        if len(members[p]) < 2 * size:
+            continue
+        worst = None
+        for seed in range(5):
+            cut = KMeans(2, n_init=1, random_state=seed).fit_predict(x[members[p]])
+            a, b = members[p][cut == 0], members[p][cut == 1]
+            if min(len(a), len(b)) >= size:
+                m = mixed(a, b)
+                worst = m if worst is None else min(worst, m)
+        if worst is not None:
+            halves.append((worst, p))
+    return different, halves
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", default="lfw-small,lfw-dev,lfw-dev+lfw-crowd")
+    parser.add_argument("--size", type=int, default=S.mixing_size)
+    parser.add_argument("--within", type=float, default=S.merge_distance)
+    args = parser.parse_args(argv)
+    print(f"`uv run python benchmarks/mixing.py --sets {args.sets} --size {args.size} "
+          f"--within {args.within}`; refused below {S.mixing}\n")
+    print("| set | pairs of different people | their mixing: highest 3 | below the cut "
+          "| people split in two | worst split's mixing: lowest 3 | below the cut |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for name in args.sets.split(","):
+        different, halves = measure(name, args.size, args.within)
+        high = sorted((m for m, *_ in different), reverse=True)[:3]
+        low = sorted(m for m, _ in halves)[:3]
+        print(f"| {name} | {len(different)} | {' '.join(f'{m:.2f}' for m in high)} "
+              f"| {sum(m < S.mixing for m, *_ in different)} | {len(halves)} "
+              f"| {' '.join(f'{m:.2f}' for m in low)} "
+              f"| {sum(m < S.mixing for m, _ in halves)} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
