@@ -33,8 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .groups import pair_rms, to_centre
 from .evidence import Evidence
+from .groups import pair_rms, to_centre
 from .merging import merge_groups
 from .neighbours import Neighbours, dbscan, graph, neighbours_of
 
@@ -153,7 +153,7 @@ def _split(x, units, evidence: Evidence, fixed: int = 0) -> np.ndarray:
         if min(len(a), len(b)) < evidence.mixing_size:
             continue
         side = dict.fromkeys(a.tolist(), 0) | dict.fromkeys(b.tolist(), 1)
-        if evidence.apart(a.tolist(), b.tolist(), lambda f: side.get(f, -1), 0, 1):
+        if evidence.apart(a.tolist(), b.tolist(), lambda f, side=side: side.get(f, -1), 0, 1):
             units[b], label = label, label + 1
             todo += [a, b]
     return np.unique(units, return_inverse=True)[1].ravel()

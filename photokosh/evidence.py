@@ -18,8 +18,8 @@ within 0.53 half the time (lfw-dev + lfw-crowd, docs/accuracy.md). So a merge be
   each other among their nearest at least `mixing` times as often as the two halves of one
   person would. Support cannot tell two look-alikes apart (each one's nearest strangers are
   the other's faces); mixing can, since each one's faces are nearest their own. On lfw-dev
-  the worst split of a person in two (2-means) mixes at 0.28 or more, and the pairs of
-  different people within 0.6 at 0.17 or less (docs/accuracy.md).
+  the worst split of a person in two (2-means) mixes at 0.30 or more, and the pairs of
+  different people within 0.56 at 0.08 or less (benchmarks/mixing.py, docs/accuracy.md).
 
 In an incremental run the side tested is the new one: an existing person is never the
 "smaller group" whose neighbourhood is weighed, and two existing people never merge.
