@@ -60,9 +60,10 @@ class ClusterSettings:
     support: float = 0.6
     crowding: float = 0.02
     ratio: float = 0.0  # the ratio test of evidence.py, off: measured, not better
-    # Two groups of mixing_size faces or more are two people when their faces have each
-    # other among their nearest less than `mixing` times as often as one person's would.
-    mixing: float = 0.2
+    # Two groups of mixing_size faces or more are two people when, where they meet, their
+    # faces have each other among their nearest less than `mixing` times as often as one
+    # person's would (evidence.py).
+    mixing: float = 0.35
     mixing_size: int = 3
     neighbours: int = 10  # nearest neighbours per face that the graph keeps
     # "auto": exact neighbour search while it is cheap, faiss's approximate IVF above;
@@ -117,7 +118,7 @@ def _cluster(x: np.ndarray, groups: np.ndarray, settings: ClusterSettings,
     labels = _dbscan(x, groups, edges, settings.eps, settings.min_samples)
     if settings.method == "dbscan":
         return _relabel(labels)
-    evidence = _evidence(own, groups, settings)
+    evidence = _evidence(own, groups, x, settings)
     units = _split(x, _undo_chains(x, labels, settings), evidence)
     return _relabel(merge_groups(x, units, groups, edges, evidence, index, settings))
 
@@ -131,9 +132,9 @@ def _undo_chains(x, labels, settings: ClusterSettings) -> np.ndarray:
     return labels
 
 
-def _evidence(own, groups, settings: ClusterSettings) -> Evidence:
-    return Evidence(own, groups, settings.support, settings.crowding, settings.ratio,
-                    settings.mixing, settings.mixing_size)
+def _evidence(own, groups, x, settings: ClusterSettings) -> Evidence:
+    return Evidence(own, groups, x, settings.support, settings.crowding, settings.ratio,
+                    settings.mixing, settings.mixing_size, settings.neighbours)
 
 
 def _split(x, units, evidence: Evidence, fixed: int = 0) -> np.ndarray:
@@ -206,7 +207,7 @@ def assign_to_people(known: np.ndarray, known_labels: np.ndarray, new: np.ndarra
     among = (r >= n_old) & (c >= n_old)  # the new faces' graph, numbered as in `new`
     cores = _dbscan(new, groups[fresh], (r[among] - n_old, c[among] - n_old, d[among]),
                     settings.eps, settings.min_samples)
-    evidence = _evidence(own, groups, settings)
+    evidence = _evidence(own, groups, x, settings)
     units = _split(x, np.r_[idx.ravel(), len(people) + _undo_chains(new, cores, settings)],
                    evidence, fixed=len(people))
     old = np.r_[np.ones(n_old, bool), np.zeros(len(new), bool)]

@@ -14,12 +14,13 @@ within 0.53 half the time (lfw-dev + lfw-crowd, docs/accuracy.md). So a merge be
 - crowding: the cut tightens with the strangers near the smaller group (its faces'
   neighbours in neither group), by `crowding` per doubling: a pair at 0.53 is one person in
   a small album and most often two people in a large library;
-- mixing, between two groups of at least `mixing_size` faces each: their faces must have
-  each other among their nearest at least `mixing` times as often as the two halves of one
-  person would. Support cannot tell two look-alikes apart (each one's nearest strangers are
-  the other's faces); mixing can, since each one's faces are nearest their own. On lfw-dev
-  the worst split of a person in two (2-means) mixes at 0.30 or more, and the pairs of
-  different people within 0.56 at 0.08 or less (benchmarks/mixing.py, docs/accuracy.md).
+- mixing, between two groups of at least `mixing_size` faces each: where they meet (each
+  group's EDGE faces nearest the other's centre), their faces must have each other among
+  their nearest at least `mixing` times as often as if the two were one person's faces split
+  at random. Support cannot tell two look-alikes apart (each one's nearest strangers are the
+  other's faces); mixing can, since each one's faces are nearest their own. Only where they
+  meet: the halves of a person whose look drifts (a child over years) mix there and nowhere
+  else. benchmarks/mixing.py measures the cut (docs/accuracy.md).
 
 In an incremental run the side tested is the new one: an existing person is never the
 "smaller group" whose neighbourhood is weighed, and two existing people never merge.
@@ -31,13 +32,18 @@ import math
 
 import numpy as np
 
+EDGE = 5  # faces of each group, nearest the other, that the mixing test weighs
+
 
 class Evidence:
     """Each face's neighbours (by distance, within the graph's reach, faces of its own photo
     left out) and the tests of a proposed merge against them."""
 
-    def __init__(self, edges, groups: np.ndarray, support: float, crowding: float,
-                 ratio: float = 0.0, mixing: float = 0.0, mixing_size: int = 3):
+    def __init__(self, edges, groups: np.ndarray, x: np.ndarray, support: float,
+                 crowding: float, ratio: float = 0.0, mixing: float = 0.0,
+                 mixing_size: int = 3, k: int = 10):
+        """`edges`: each face's own nearest (i, j, distance); `x` the faces' embeddings;
+        the mixing test reads the first `k` of each face's neighbours."""
         r, c, d = edges
         keep = groups[r] != groups[c]
         r, c, d = r[keep], c[keep], d[keep]
@@ -47,7 +53,8 @@ class Evidence:
         self.support = support
         self.crowding = crowding
         self.ratio = ratio
-        self.mixing, self.mixing_size = mixing, mixing_size
+        self.x, self.k = x, k
+        self.mixing, self.mixing_size = mixing, max(2, mixing_size)
 
     def _near(self, f: int) -> tuple[list[int], list[float]]:
         """Face f's neighbours and their distances, as lists: read one by one in Python."""
@@ -95,17 +102,19 @@ class Evidence:
         return self.mixed(a_faces, b_faces, unit_of, a, b) < self.mixing
 
     def mixed(self, a_faces: list[int], b_faces: list[int], unit_of, a: int, b: int) -> float:
-        """How often the faces of groups a and b have the other group's faces among their
-        nearest, against how often they would if a and b were one person's faces split at
+        """Where groups a and b meet, how often their faces have the other group's among their
+        k nearest, against how often they would if a and b were one person's faces split at
         random (1: as often, 0: never). Faces without neighbour lists (an existing person's,
         in an incremental run) are left out; 1 when no face has any."""
         seen = expected = 0.0
         n = len(a_faces) + len(b_faces) - 1
-        for faces, me, other, share in ((a_faces, a, b, len(b_faces) / n),
-                                        (b_faces, b, a, len(a_faces) / n)):
-            for f in faces:
+        for faces, me, far, other, share in ((a_faces, a, b_faces, b, len(b_faces) / max(n, 1)),
+                                             (b_faces, b, a_faces, a, len(a_faces) / max(n, 1))):
+            rows = self.x[faces]
+            nearest = np.argsort(((rows - self.x[far].mean(0)) ** 2).sum(1), kind="stable")
+            for f in np.asarray(faces)[nearest[:EDGE]].tolist():
                 inside = cross = 0
-                for j in self.neighbours[self.start[f]:self.start[f + 1]].tolist():
+                for j in self.neighbours[self.start[f]:self.start[f + 1]][:self.k].tolist():
                     u = unit_of(j)
                     inside += u == me
                     cross += u == other

@@ -143,9 +143,49 @@ def test_one_person_is_not_split_in_two():
     assert len(set(cluster_faces(emb, np.arange(30)).tolist())) == 1
 
 
+def drifting(count: int, length: float, seed: int = 0) -> np.ndarray:
+    """One person whose look drifts (a child over years): faces along a line of `length`,
+    each moved by noise of norm about 0.2."""
+    rng = np.random.default_rng(seed)
+    start = unit(rng)
+    way = at(start, 1.0, rng) - start
+    way /= np.linalg.norm(way)
+    x = start + np.linspace(-length / 2, length / 2, count)[:, None] * way
+    x += rng.normal(size=x.shape) * 0.2 / np.sqrt(x.shape[1])
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_a_person_whose_look_drifts_is_not_split():
+    # 80 faces along 1.0: the two halves are 0.5 apart, and only where they meet do their
+    # faces mix, as they do in one person; far from there each half keeps to itself.
+    emb = drifting(80, 1.0)
+    assert len(set(cluster_faces(emb, np.arange(80)).tolist())) == 1
+
+
+def test_more_photos_of_a_loose_person_join_them():
+    rng = np.random.default_rng(11)
+    emb = person(unit(rng), 20, 0.33, rng).astype(np.float32)
+    rms = np.sqrt(((emb[:12, None] - emb[None, 12:]) ** 2).sum(-1).mean())
+    assert rms > 0.45  # beyond the sure distance: the evidence is weighed
+    assert len(set(cluster_faces(emb, np.arange(20)).tolist())) == 1
+    got = assign_to_people(emb[:12], np.zeros(12, int), emb[12:], np.arange(8))
+    assert got.tolist() == [0] * 8
+
+
 def test_a_look_alikes_new_photos_do_not_join_the_person():
     emb, _ = look_alikes(bridge=False, seed=1)
     got = assign_to_people(emb[:12], np.zeros(12, int), emb[12:], np.arange(12))
     assert got.tolist() == [-1] * 12
     got = assign_to_people(emb[:12], np.zeros(12, int), emb[12:], np.arange(12), NO_MIXING)
     assert got.tolist() == [0] * 12
+
+
+def test_a_group_photo_in_the_same_run_changes_nothing():
+    # Its 20 faces widen each new face's neighbour list (room for a photo's own faces);
+    # the mixing test still reads only the nearest 10, as when clustering all at once.
+    emb, _ = look_alikes(bridge=False, seed=1)
+    crowd = np.stack([unit(np.random.default_rng(100 + i)) for i in range(20)])
+    new = np.vstack([emb[12:], crowd]).astype(np.float32)
+    photos = np.r_[np.arange(12), np.full(20, 99)]
+    got = assign_to_people(emb[:12], np.zeros(12, int), new, photos)
+    assert got[:12].tolist() == [-1] * 12
