@@ -5,11 +5,11 @@
 
 For each labelled set (folders of ../shared/photos, analysed and cached as accuracy.py does):
 the mixing of every pair of different people within `--within` (pair RMS) of each other, and
-of each person's worst split in two (2-means from 5 starts; each half at least `--size`
-faces), both as Evidence.mixed computes it on the set's own neighbour graph. Then the same
-for people whose look drifts (a child over years, which LFW lacks): synthetic faces spread
-along a line, in 128 dimensions, with noise, split in two at the middle. A merge is refused
-below the default's `mixing`, so a good threshold lies between the columns.
+of each person's faces cut in two as the clustering cuts a group (doubt.halves; each half at
+least `--size` faces), both as Evidence.mixed computes it on the set's own neighbour graph.
+Then the same for people whose look drifts (a child over years, which LFW lacks): synthetic
+faces spread along a line, in 128 dimensions, with noise, split in two at the middle. A merge
+is refused below the default's `mixing`, so a good threshold lies between the columns.
 """
 
 from __future__ import annotations
@@ -26,14 +26,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from accuracy import load_all  # noqa: E402
 from library import PHOTOS  # noqa: E402
 
+from photokosh import doubt  # noqa: E402
 from photokosh.cluster import DEFAULT_SETTINGS as S  # noqa: E402
 from photokosh.evidence import Evidence  # noqa: E402
 from photokosh.neighbours import Neighbours, graph  # noqa: E402
 
 
 def measure(name: str, size: int, within: float):
-    from sklearn.cluster import KMeans
-
     faces = load_all([PHOTOS / part for part in name.split("+")])
     x = np.asarray(faces.emb, dtype=np.float64)
     _, own = graph(Neighbours(x, False), x, S.neighbours, S.reach)
@@ -60,15 +59,10 @@ def measure(name: str, size: int, within: float):
     for p in names:
         if len(members[p]) < 2 * size:
             continue
-        worst = None
-        for seed in range(5):
-            cut = KMeans(2, n_init=1, random_state=seed).fit_predict(x[members[p]])
-            a, b = members[p][cut == 0], members[p][cut == 1]
-            if min(len(a), len(b)) >= size:
-                m = mixed(a, b)
-                worst = m if worst is None else min(worst, m)
-        if worst is not None:
-            halves.append((worst, p))
+        cut = doubt.halves(x[members[p]])
+        a, b = members[p][cut == 0], members[p][cut == 1]
+        if min(len(a), len(b)) >= size:
+            halves.append((mixed(a, b), p))
     return different, halves
 
 
@@ -103,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"`uv run python benchmarks/mixing.py --sets {args.sets} --size {args.size} "
           f"--within {args.within}`; refused below {S.mixing}\n")
     print("| set | pairs of different people | their mixing: highest 3 | below the cut "
-          "| people split in two | worst split's mixing: lowest 3 | below the cut |")
+          "| people cut in two | their halves' mixing: lowest 3 | below the cut |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for name in args.sets.split(","):
         different, halves = measure(name, args.size, args.within)

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .doubt import halves
 from .evidence import Evidence
 from .groups import pair_rms, to_centre
 from .merging import merge_groups
@@ -138,9 +139,9 @@ def _evidence(own, groups, x, settings: ClusterSettings) -> Evidence:
 
 
 def _split(x, units, evidence: Evidence, fixed: int = 0) -> np.ndarray:
-    """`units` with each group that bisects into two halves that keep to themselves (the
-    mixing test) split, again and again; groups below `fixed` (existing people) stay.
-    Returns labels 0..k-1."""
+    """`units` with each group whose two halves (doubt.halves, the cut `photokosh split`
+    makes) keep to themselves (the mixing test) split, again and again; groups below
+    `fixed` (existing people) stay. Returns labels 0..k-1."""
     units = units.copy()
     order = np.argsort(units, kind="stable")
     start = np.searchsorted(units[order], np.arange(int(units.max(initial=-1)) + 2))
@@ -149,7 +150,7 @@ def _split(x, units, evidence: Evidence, fixed: int = 0) -> np.ndarray:
     label = len(start) - 1  # the next new group's
     while todo and evidence.mixing:
         faces = todo.pop()
-        half = _bisect(x[faces])
+        half = halves(x[faces]) == 1
         a, b = faces[~half], faces[half]
         if min(len(a), len(b)) < evidence.mixing_size:
             continue
@@ -158,21 +159,6 @@ def _split(x, units, evidence: Evidence, fixed: int = 0) -> np.ndarray:
             units[b], label = label, label + 1
             todo += [a, b]
     return np.unique(units, return_inverse=True)[1].ravel()
-
-
-def _bisect(x: np.ndarray) -> np.ndarray:
-    """Two halves by 2-means, started from the face furthest from the centre and the face
-    furthest from that one (deterministic); True marks the second half."""
-    a = x[np.argmax(((x - x.mean(0)) ** 2).sum(1))]
-    b = x[np.argmax(((x - a) ** 2).sum(1))]
-    half = np.zeros(len(x), bool)
-    for _ in range(20):
-        new = ((x - a) ** 2).sum(1) > ((x - b) ** 2).sum(1)
-        if np.array_equal(new, half) or new.all() or not new.any():
-            break
-        half = new
-        a, b = x[~half].mean(0), x[half].mean(0)
-    return half
 
 
 def assign_to_people(known: np.ndarray, known_labels: np.ndarray, new: np.ndarray,

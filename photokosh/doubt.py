@@ -6,6 +6,10 @@ does: cut the person's faces in two (Ward linkage) and compare how far apart the
 with how far apart faces are within each half. One person's halves are lopsided (an outlier,
 a few odd photos) or hardly apart; two people give two big halves clearly apart. Measured on
 lfw-dev and the demo album: docs/corrections.md.
+
+The clustering cuts groups with the same `halves`, and keeps the halves apart when their
+faces keep to themselves (evidence.py's mixing test), so it no longer merges Hu and Wen; the
+flag is for what it still merges.
 """
 
 from __future__ import annotations
