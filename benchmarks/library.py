@@ -58,7 +58,8 @@ def louvain(cut: float, resolution: float):
 def methods():
     return [
         ("**photokosh default** (eps 0.45; evidence beyond 0.45: support 0.6, crowding 0.02, "
-         "mixing 0.2)", photokosh_method()),
+         "mixing 0.35)", photokosh_method()),
+        ("eps 0.45 without the mixing test", photokosh_method(mixing=0.0)),
         ("without the mixing test (eps 0.43, mixing 0: the default before it)",
          photokosh_method(eps=0.43, mixing=0.0)),
         ("mixing test, eps 0.43", photokosh_method(eps=0.43)),
