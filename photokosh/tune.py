@@ -23,7 +23,7 @@ SWEEPS = {
     "support": (0.0, 0.4, 0.8),
     "crowding": (0.0, 0.01, 0.04),
     "sure_distance": (0.4, 0.5),
-    "mixing": (0.0, 0.3),
+    "mixing": (0.0, 0.2, 0.5),
 }
 PLAIN_DBSCAN = [(eps, samples) for eps in (0.4, 0.45, 0.5) for samples in (1, 2)]
 HALVES = 20  # random halves of the people for the noise
