@@ -149,6 +149,21 @@ def test_hide_unhide_split_forget_and_naming_a_group(sorted_out):
     assert all(p["name"] != "Dora" for p in report(out)["people"])
 
 
+def test_messages_call_people_by_their_names(sorted_out):
+    _, out = sorted_out
+    browser = Browser(out)
+    browser.act("/act/name", {"person": "person_003", "name": "Carol"})
+    assert "person_003 is Carol" in browser.page()
+    browser.act("/act/notsame", {"person": "Carol", "other": "person_001"})
+    assert "Carol and person_001 are two people" in browser.page()
+    browser.act("/act/hide", {"person": "person_003"})
+    assert "Carol hidden" in browser.page()
+    browser.act("/act/unhide", {"person": "person_003"})
+    assert "Carol shown again" in browser.page()
+    browser.act("/act/name", {"person": "Carol", "name": "Caroline"})
+    assert "Carol is now Caroline" in browser.page()
+
+
 def test_the_server_binds_127_0_0_1_and_holds_the_lock(sorted_out, tmp_path):
     _, out = sorted_out
     with running(out) as app:

@@ -61,9 +61,18 @@ def _there(where: str, instead: Callable[[], str | None] = lambda: None) -> str:
     return where
 
 
-def _act(work: Callable[[], object], done: str, where: str | None = None,
+def _who(spec: str) -> str:
+    """How the app's messages call the person `spec` (an id or name): their name, else id."""
+    context = _context()
+    with context.busy:
+        review = context.review()
+        return review.label(review.find(spec) or spec)
+
+
+def _act(work: Callable[[], object], done: str | Callable[[], str], where: str | None = None,
          instead: Callable[[], str | None] = lambda: None):
-    """Run one action under the app's lock; its refusal is shown, never a traceback."""
+    """Run one action under the app's lock; its refusal is shown, never a traceback. `done`
+    says what was done: a callable is asked afterwards (a person shown again has a name)."""
     context = _context()
     with context.busy:
         try:
@@ -73,14 +82,19 @@ def _act(work: Callable[[], object], done: str, where: str | None = None,
             return redirect(_there(_next()), 303)
         finally:
             context.changed()  # also after a refusal: the core may have settled the state
-        flash(done, "done")
+        flash(done() if callable(done) else done, "done")
         return redirect(_there(where or _next(), instead), 303)
 
 
 @blueprint.post("/name")
 def name():
     pid, new = _field("person"), _field("name")
-    return _act(lambda: people.name_person(_context().out, pid, new), f"{pid} is {new}")
+    with _context().busy:
+        review = _context().review()
+        person = review.people.get(review.find(pid) or pid)
+    # a renamed person by the old name; else the id, the only handle
+    done = f"{person.name} is now {new}" if person and person.name else f"{pid} is {new}"
+    return _act(lambda: people.name_person(_context().out, pid, new), done)
 
 
 @blueprint.post("/merge")
@@ -127,28 +141,30 @@ def _why_two(review, a: str, b: str) -> str:
 def notsame():
     a, b = _field("person"), _field("other")
     return _act(lambda: corrections.not_same_person(_context().out, a, b),
-                f"{a} and {b} are two people")
+                f"{_who(a)} and {_who(b)} are two people")
 
 
 @blueprint.post("/forget")
 def forget():
     pid = _field("person")
     if request.form.get("confirm") != "yes":
-        flash(f"tick the box to confirm that {pid} is to be erased", "error")
+        flash(f"tick the box to confirm that {_who(pid)} is to be erased", "error")
         return redirect(_next(), 303)
-    return _act(lambda: people.forget_person(_context().out, pid), f"{pid} erased", "/")
+    return _act(lambda: people.forget_person(_context().out, pid), f"{_who(pid)} erased", "/")
 
 
 @blueprint.post("/hide")
 def hide():
     pid = _field("person")
-    return _act(lambda: corrections.hide_person(_context().out, pid), f"{pid} hidden", "/")
+    return _act(lambda: corrections.hide_person(_context().out, pid), f"{_who(pid)} hidden",
+                "/")
 
 
 @blueprint.post("/unhide")
 def unhide():
     pid = _field("person")
-    return _act(lambda: corrections.unhide_person(_context().out, pid), f"{pid} shown again")
+    return _act(lambda: corrections.unhide_person(_context().out, pid),
+                lambda: f"{_who(pid)} shown again")
 
 
 @blueprint.post("/split")
@@ -156,7 +172,8 @@ def split():
     pid = _field("person")
     # "Split in two" says so; "Split off as a new person" needs the faces to split off
     faces = [] if request.form.get("halves") == "1" else _faces()
-    return _act(lambda: corrections.split_person(_context().out, pid, faces), f"{pid} split")
+    return _act(lambda: corrections.split_person(_context().out, pid, faces),
+                f"{_who(pid)} split")
 
 
 @blueprint.post("/move")
@@ -180,7 +197,8 @@ def move():
     def joined() -> str | None:  # the person the faces went to, if the last one is gone
         pid = context.review().find(to)
         return f"/person/{pid}" if pid else None
-    done = f"moved to {to}" + (f"; {len(left_out)} left out: not {to}" if left_out else "")
+    who = _who(to)
+    done = f"moved to {who}" + (f"; {len(left_out)} left out: not {who}" if left_out else "")
     return _act(work, done, instead=joined)
 
 
@@ -191,7 +209,7 @@ def notme():
     def work():
         for face in _faces():
             corrections.not_this_person(_context().out, face, pid)
-    return _act(work, "not that person")
+    return _act(work, f"not {_who(pid)}" if pid else "not that person")
 
 
 @blueprint.post("/notface")
