@@ -5,7 +5,8 @@ The default method keeps DBSCAN at its core and makes it safe at library scale:
 1. DBSCAN with a tight eps finds dense cores: faces that are surely one person. A core whose
    faces are on average further apart than `core_distance` has chained, and goes back to
    the merging face by face; a core that falls in two halves that keep to themselves (the
-   mixing test of evidence.py) is two look-alikes, and is split.
+   mixing test of evidence.py) is two look-alikes, and is split (halves within
+   `sure_distance` of each other merge again in step 2, where no evidence is asked).
 2. Average-linkage merging joins cores and leftover faces while the root-mean-square distance
    between two groups' faces stays within 0.56, the distance dlib's metric loss pulls
    same-person pairs under (threshold 0.6 minus margin 0.04, dlib's loss_metric defaults).
