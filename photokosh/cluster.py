@@ -165,19 +165,32 @@ def _split(x, units, evidence: Evidence, fixed: int = 0) -> np.ndarray:
 def assign_to_people(known: np.ndarray, known_labels: np.ndarray, new: np.ndarray,
                      new_groups: np.ndarray,
                      settings: ClusterSettings = DEFAULT_SETTINGS) -> np.ndarray:
-    """For each new face, the label of the existing person it joins, or -1 for nobody.
+    """For each new face, the label of the existing person it joins, or -1 for nobody
+    (place_new_faces, without the groups the others form)."""
+    return place_new_faces(known, known_labels, new, new_groups, settings)[0]
+
+
+def place_new_faces(known: np.ndarray, known_labels: np.ndarray, new: np.ndarray,
+                    new_groups: np.ndarray, settings: ClusterSettings = DEFAULT_SETTINGS
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """For each new face, (the label of the existing person it joins or -1, and for those
+    that join nobody the group 0..k-1 they form among themselves, else -1).
 
     The rules of cluster_faces with the existing people held fixed: the new faces form
     cores among themselves, then they and their groups join existing people (or not) by
-    the same merging and evidence, two existing people never merging. Faces of one photo
-    never join one person. Only the new faces' neighbours are searched, not the library's.
+    the same merging and evidence, two existing people never merging. The groups left are
+    weighed among the library's faces, as they would be when clustering all at once (not
+    among the new faces alone, where a pair of look-alikes has no strangers around). Faces
+    of one photo never join one person. Only the new faces' neighbours are searched.
     """
     known_labels = np.asarray(known_labels)
     new = np.asarray(new, dtype=np.float64)
     out = np.full(len(new), -1, dtype=np.int64)
     keep = known_labels >= 0
-    if not len(new) or not keep.any():
-        return out
+    if not len(new):
+        return out, out.copy()
+    if not keep.any():
+        return out, cluster_faces(new, new_groups, settings)
     people, idx = np.unique(known_labels[keep], return_inverse=True)
     x = np.r_[np.asarray(known, dtype=np.float64)[keep], new]
     n_old = int(keep.sum())
@@ -201,7 +214,10 @@ def assign_to_people(known: np.ndarray, known_labels: np.ndarray, new: np.ndarra
     merged = merge_groups(x, units, groups, edges, evidence, index, settings, old)
     person_of = np.full(int(merged.max()) + 1, -1, dtype=np.int64)
     person_of[merged[:n_old]] = people[idx.ravel()]
-    return person_of[merged[fresh]]
+    joined = person_of[merged[fresh]]
+    alone = np.full(len(new), -1, dtype=np.int64)
+    alone[joined < 0] = _relabel(merged[fresh][joined < 0])
+    return joined, alone
 
 
 def _approximate(search: str, queries: int, rows: int) -> bool:

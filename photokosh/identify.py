@@ -1,8 +1,9 @@
 """Stage 4b: turn clusters into people that keep their ids from run to run.
 
-Faces that already belong to a person keep them. New faces first try to join an existing
-person (cluster.assign_to_people); the rest are clustered among themselves, together with
-earlier faces that belonged to nobody, and each resulting group becomes a new person.
+Faces that already belong to a person keep them. New faces, and earlier faces that belonged
+to nobody, first try to join an existing person (cluster.place_new_faces); the groups the rest
+form, weighed among the library's faces as a clustering of all would weigh them, become new
+people (or stay nobody's, with fewer photos than --min-photos).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .cluster import DEFAULT_SETTINGS, assign_to_people, cluster_faces
+from .cluster import DEFAULT_SETTINGS, cluster_faces, place_new_faces
 from .constraints import Constraints
 from .groups import GroupStats
 from .records import StoredFace
@@ -73,39 +74,42 @@ def _decide(usable: list[StoredFace], photos_per_hash: dict[str, int], settings,
     if not fresh:
         return result
     group_of = {h: i for i, h in enumerate(sorted({f.hash for f in usable}))}
+    groups: dict[int, list[StoredFace]] = defaultdict(list)
     if known:
         taken = {(f.hash, f.person) for f in known}  # cannot-link with faces already placed
         modes, owner = _modes(known, group_of, settings)
-        labels = assign_to_people(
+        labels, alone = place_new_faces(
             np.stack([f.embedding for f in known]),
             modes,
             np.stack([f.embedding for f in fresh]),
             np.array([group_of[f.hash] for f in fresh]),
             settings,
         )
-        rest = []
-        for face, label in zip(fresh, labels, strict=True):
+        refused = []  # would join a person they are barred from, or who is in their photo
+        for face, label, group in zip(fresh, labels, alone, strict=True):
             person = owner[label] if label >= 0 else None
-            if person is not None and (face.hash, person) not in taken \
-                    and (face.id, person) not in barred:
+            if person is None and group < 0:
+                result.unassigned.append(face.id)  # noise: only plain DBSCAN has any
+            elif person is None:
+                groups[int(group)].append(face)
+            elif (face.hash, person) not in taken and (face.id, person) not in barred:
                 result.joined[face.id] = person
                 taken.add((face.hash, person))
             else:
-                rest.append(face)
-        fresh = rest
-    if not fresh:
-        return result
-    labels = cluster_faces(
-        np.stack([f.embedding for f in fresh]),
-        np.array([group_of[f.hash] for f in fresh]),
-        settings,
-    )
-    groups: dict[int, list[StoredFace]] = defaultdict(list)
-    for face, label in zip(fresh, labels, strict=True):
-        if label < 0:
-            result.unassigned.append(face.id)
-        else:
-            groups[int(label)].append(face)
+                refused.append(face)
+        fresh = refused
+    if fresh:  # all faces on a first run; else the few refused a person, among themselves
+        labels = cluster_faces(
+            np.stack([f.embedding for f in fresh]),
+            np.array([group_of[f.hash] for f in fresh]),
+            settings,
+        )
+        first = max(groups, default=-1) + 1
+        for face, label in zip(fresh, labels, strict=True):
+            if label < 0:
+                result.unassigned.append(face.id)
+            else:
+                groups[first + int(label)].append(face)
     ranked = []
     for members in groups.values():
         photos = sum(photos_per_hash.get(h, 1) for h in {f.hash for f in members})

@@ -189,3 +189,29 @@ def test_a_group_photo_in_the_same_run_changes_nothing():
     photos = np.r_[np.arange(12), np.full(20, 99)]
     got = assign_to_people(emb[:12], np.zeros(12, int), new, photos)
     assert got[:12].tolist() == [-1] * 12
+
+
+def test_faces_left_to_nobody_stay_so_on_a_run_with_nothing_new():
+    # Two faces seen once, 0.55 apart, beside ten people of two faces 0.58 from the first:
+    # among them the pair is refused (crowding), and with --min-photos 2 both stay nobody's.
+    # A later run weighs them again: among the library, as the first did, not alone.
+    from photokosh.identify import identify
+    from photokosh.records import StoredFace
+
+    rng = np.random.default_rng(4)
+    a = unit(rng)
+    embs = [a, at(a, 0.55, rng)]
+    for _ in range(10):
+        centre = at(a, 0.58, rng)
+        embs += [at(centre, 0.07, rng), at(centre, 0.07, rng)]
+    faces = [StoredFace(i, f"h{i}", 0, (0, 0, 80, 80), 1.0, e, None, False)
+             for i, e in enumerate(embs)]
+    per_hash = {f.hash: 1 for f in faces}
+    first = identify(faces, per_hash, min_photos=2)
+    assert len(first.new_people) == 10 and sorted(first.unassigned) == [0, 1]
+    for number, members in enumerate(first.new_people):
+        for fid in members:
+            faces[fid] = replace(faces[fid], person=f"person_{number}")
+    again = identify(faces, per_hash, min_photos=2)
+    assert again.new_people == [] and again.joined == {}
+    assert sorted(again.unassigned) == [0, 1]
