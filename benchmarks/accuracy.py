@@ -24,7 +24,7 @@ from sklearn.cluster import DBSCAN, AgglomerativeClustering
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from photokosh.cluster import DEFAULT_SETTINGS, assign_to_people, cluster_faces  # noqa: E402
+from photokosh.cluster import DEFAULT_SETTINGS, cluster_faces, place_new_faces  # noqa: E402
 from photokosh.metrics import bcubed_scores, evaluate_labels  # noqa: E402
 
 Method = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -195,18 +195,19 @@ def stability_table(faces: Faces, fractions=(0.1, 0.25, 0.5, 1.0), seeds=5) -> l
 
 
 def incremental_lines(faces: Faces, share: float = 0.1, seed: int = 0) -> list[str]:
-    """Cluster most photos, then add the rest with assign_to_people; unmatched new faces
-    are clustered among themselves, as a re-run does."""
+    """Cluster most photos, then add the rest with place_new_faces, as a re-run does: new
+    faces join people, or form new ones among the library's faces."""
     photos = np.unique(faces.groups)
     late = np.isin(faces.groups, np.random.default_rng(seed).choice(
         photos, round(share * len(photos)), replace=False))
     pred = np.full(len(faces.groups), -1)
     pred[~late] = cluster_faces(faces.emb[~late], faces.groups[~late])
-    pred[late] = assign_to_people(faces.emb[~late], pred[~late], faces.emb[late],
-                                  faces.groups[late])
-    rest = late & (pred < 0)
-    if rest.any():
-        pred[rest] = pred.max() + 1 + cluster_faces(faces.emb[rest], faces.groups[rest])
+    joined_to, alone = place_new_faces(faces.emb[~late], pred[~late], faces.emb[late],
+                                       faces.groups[late])
+    first = pred.max() + 1
+    pred[late] = np.where(joined_to >= 0, joined_to, first + alone)
+    rest = late.copy()
+    rest[late] = joined_to < 0
     joined = int((late & ~rest).sum())
     full = score(faces, cluster_faces(faces.emb, faces.groups))["bcubed_f"]
     scored = faces.scored
