@@ -335,3 +335,29 @@ def test_blurred_folder_is_private(tmp_path):
     run(src, tmp_path / "out", blur=True)
     blurred = tmp_path / "out" / "blurred"
     assert stat.S_IMODE(blurred.stat().st_mode) == 0o700
+
+
+def test_the_chart_shows_the_biggest_people_and_counts_the_rest(capsys):
+    from photokosh.cli.common import stdout_console
+    from photokosh.cli.render import CHART_ROWS, summary_and_chart
+
+    people = [{"id": f"person_{i:03d}", "name": None, "photo_count": 1 + i % 7}
+              for i in range(1, 101)]
+    summary = {"photos": 400, "faces": 400, "people": 100, "unknown_photos": 0,
+               "no_face_photos": 0, "errors": 0, "seconds": 1.0}
+    summary_and_chart({"summary": summary, "people": people, "output": "OUT"}, stdout_console())
+    out = capsys.readouterr().out
+    shown = [line.split()[0] for line in out.splitlines() if "█" in line]
+    assert len(shown) == CHART_ROWS
+    assert all(p["photo_count"] == 7 for p in people if p["id"] in shown[:14])
+    assert f"and {100 - CHART_ROWS} more people" in out
+
+
+def test_a_piped_people_table_keeps_each_person_on_one_line(capsys):
+    from photokosh.cli.common import stdout_console
+    from photokosh.cli.render import people_table
+
+    name = "Obama family archive, summer of 1998, Honolulu " * 2
+    people_table([{"id": "person_001", "name": name.strip(), "folder": "obama",
+                   "photo_count": 3, "face_count": 3}], stdout_console())
+    assert name.strip() in capsys.readouterr().out

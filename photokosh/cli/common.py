@@ -82,8 +82,13 @@ pass_context = click.make_pass_decorator(Context, ensure=True)
 
 
 def stdout_console() -> Console:
-    """The result: soft-wrapped so a piped line is never cut at the terminal's width."""
-    return Console(soft_wrap=True, highlight=False)
+    """The result: soft-wrapped so a piped line is never cut at the terminal's width; piped,
+    tables are as wide as their content (rich would fold them at 80 columns, cutting names
+    that grep then misses)."""
+    console = Console(soft_wrap=True, highlight=False)
+    if not console.is_terminal:
+        console.width = 10_000
+    return console
 
 
 def stderr_console() -> Console:

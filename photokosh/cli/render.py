@@ -25,8 +25,12 @@ def print_json(doc) -> None:
     click.echo(json.dumps(doc, indent=2, ensure_ascii=False, default=str))
 
 
+CHART_ROWS = 40  # people the chart shows; `photokosh people` lists them all
+
+
 def summary_and_chart(report: dict, console: Console, width: int = 40) -> None:
-    """The run's summary, then one bar per person (photos per person, most first)."""
+    """The run's summary, then one bar per person (photos per person, most first), the first
+    CHART_ROWS of them: a library of thousands would print thousands of lines."""
     s = report["summary"]
     console.print(
         f"[bold]{s['photos']}[/] photos, [bold]{s['faces']}[/] faces, "
@@ -48,6 +52,9 @@ def summary_and_chart(report: dict, console: Console, width: int = 40) -> None:
                       "back", markup=False)
     rows = [(p["name"] or p["id"], p["photo_count"], p.get("doubtful", False))
             for p in report["people"]]
+    rows.sort(key=lambda row: -row[1])  # stable: ties keep the report's order
+    more = len(rows) - CHART_ROWS
+    rows = rows[:CHART_ROWS]
     if s["unknown_photos"]:
         rows.append(("unknown", s["unknown_photos"], False))
     if s["no_face_photos"]:
@@ -64,6 +71,9 @@ def summary_and_chart(report: dict, console: Console, width: int = 40) -> None:
         name = Text(label + (f" {CHECK}" if doubtful else ""))
         table.add_row(name, str(count), bar)
     console.print(table)
+    if more > 0:
+        console.print(f"and {more:,} more people, with fewer photos: `photokosh people OUT` "
+                      "lists everyone", markup=False)
 
 
 def skipped_warning(skipped: int, report_file: Path, console: Console) -> None:
