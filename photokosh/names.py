@@ -30,6 +30,8 @@ def folder_name(name: str) -> str | None:
     forbids, no reserved device names, at most MAX_NAME_BYTES bytes of UTF-8.
     """
     name = clean_name(name)
+    if not re.sub(r'[/\\:*?"<>|. ]', "", name):
+        return None  # only separators and the like ("///"): a typo, not a name to make up
     name = re.sub(r'[/\\:*?"<>|]', "_", name)
     name = name.strip(" .")
     name = _truncate(name, MAX_NAME_BYTES).strip(" .")

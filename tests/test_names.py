@@ -12,7 +12,7 @@ from photokosh.names import clean_name, folder_name, unique_folders
 def test_folder_names_cannot_escape_or_collide(hostile):
     folder = folder_name(hostile)
     if folder is None:
-        assert not clean_name(hostile).strip(" .")
+        assert not clean_name(hostile).strip(' ./\\:*?"<>|')
         return
     assert "/" not in folder and "\\" not in folder and "\x00" not in folder
     assert folder not in (".", "..") and not folder.startswith(".")
@@ -30,8 +30,9 @@ def test_plain_names_are_kept():
 
 
 def test_empty_and_dot_names_have_no_folder():
-    for name in ("", ".", "..", " . ", "\x00\x01"):
+    for name in ("", ".", "..", " . ", "\x00\x01", "///", " : ", "\\|"):
         assert folder_name(name) is None
+    assert folder_name("a/b") == "a_b" and folder_name("___") == "___"
 
 
 def test_long_names_are_cut_on_a_character_boundary():
