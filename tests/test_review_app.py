@@ -21,9 +21,11 @@ from photokosh.app import running
 from photokosh.corrections import list_corrections
 
 
-def test_the_queues(sorted_out):
+def test_the_queues(sorted_out, monkeypatch):
+    monkeypatch.setattr("photokosh.app.model.SUGGEST_BELOW", 2.0)  # every pair is near here
     _, out = sorted_out
     review = Browser(out).context.review()
+    assert review.suggestions
     seen_once = [p for p, e in review.people.items() if len(e.photos) == 1]
     assert review.order[:1] == ["person_001"] and review.once == seen_once != []
     assert not set(review.order) & set(seen_once)
@@ -55,7 +57,9 @@ def test_a_person_of_a_few_faces_has_their_furthest_shown_apart(sorted_out):
         assert strip(html, "furthest") == [] and strip(html, "typical") == review.typical(pid)
 
 
-def test_each_action_changes_state_report_and_folders_and_survives_a_sort(sorted_out, cli):
+def test_each_action_changes_state_report_and_folders_and_survives_a_sort(sorted_out, cli,
+                                                                         monkeypatch):
+    monkeypatch.setattr("photokosh.app.model.SUGGEST_BELOW", 2.0)  # every pair is near here
     src, out = sorted_out
     browser = Browser(out)
     browser.act("/act/name", {"person": "person_001", "name": "Alice", "next": "/"})
@@ -67,6 +71,8 @@ def test_each_action_changes_state_report_and_folders_and_survives_a_sort(sorted
     assert "side by side" in refused.get_data(as_text=True) and 'name="force"' in \
         refused.get_data(as_text=True)
     assert "Bob" in people_of(out)
+    assert any({s.a, s.b} == {"person_001", "person_003"}
+               for s in browser.context.review().suggestions)
     browser.act("/act/notsame", {"person": "person_001", "other": "person_003"})
     assert all({s.a, s.b} != {"person_001", "person_003"}
                for s in browser.context.review().suggestions)

@@ -37,7 +37,7 @@ def review(out: Path, port: int, no_browser: bool, quiet: bool) -> None:
         with running(out, port) as app:
             click.echo(app.url)
             if not quiet:
-                click.echo("Serving the review of OUT; Ctrl-C stops it.", err=True)
+                click.echo(f"Serving the review of {out}; Ctrl-C stops it.", err=True)
             if not no_browser:  # in a thread: a text-mode browser would block the server
                 threading.Thread(target=webbrowser.open, args=(app.url,), daemon=True).start()
             app.server.serve_forever()  # returns on Ctrl-C (werkzeug catches it)
