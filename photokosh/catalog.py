@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .constraints import from_corrections
-from .doubt import looks_like_two, split_ratio
+from .doubt import halves_keep_apart, looks_like_two, split_ratio
 from .errors import NoState, PhotokoshError
 from .groups import person_cohesion, to_centre
 from .identify import unrecognisable
@@ -183,9 +183,11 @@ def _people(state: State, photos: list[PhotoEntry], faces_by_hash: dict[str, lis
         stats = person_cohesion(embs, labels)
         cohesion = {ids[i]: value for i, value in stats.items()}
         for pid, value in cohesion.items():  # a merged pair can be as tight as one person
-            ratio, smaller, seen = split_ratio(embs[labels == index[pid]])
+            own = embs[labels == index[pid]]
+            ratio, smaller, seen = split_ratio(own)
             value["split_ratio"] = ratio
-            value["doubtful"] = bool(value["doubtful"] or looks_like_two(ratio, smaller, seen))
+            value["doubtful"] = bool(value["doubtful"] or looks_like_two(ratio, smaller, seen)
+                                     and halves_keep_apart(own))
         for k in np.argsort(to_centre(embs, labels), kind="stable"):
             typical[members[k].person].append(members[k].id)
     face_count = Counter(f.person for f in members)

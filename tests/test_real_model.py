@@ -193,6 +193,27 @@ def test_demo_flags_none_of_its_correct_people_as_doubtful(demo):
     # small people (4 faces: 1.45, 1.31) are spared by the size condition too.
 
 
+def test_obama_with_his_new_photos_is_not_flagged_as_two(tmp_path):
+    # His 12 photos then cut in two at a distance ratio of 1.26, above the ratio cut (1.2),
+    # but the halves mix: one person in two settings (doubt.halves_keep_apart).
+    demo, arrivals = _need(SHARED_PHOTOS / "demo"), _need(SHARED_PHOTOS / "new-arrivals")
+    src = tmp_path / "photos"
+    for photo in [*demo.rglob("*"), *arrivals.glob("obama-*")]:
+        if photo.is_file():  # links, so that no sample photo is copied
+            base = demo if photo.is_relative_to(demo) else arrivals.parent
+            (src / photo.relative_to(base)).parent.mkdir(parents=True, exist_ok=True)
+            (src / photo.relative_to(base)).symlink_to(photo)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["sort", str(src), "-o", str(out), "--json"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    people = json.loads(result.stdout)["people"]
+    obama = max(people, key=lambda p: sum("obama" in q.lower() for q in p["photos"]))
+    assert sum("new-arrivals" in q for q in obama["photos"]) == 2
+    assert obama["photo_count"] >= 12 and obama["split_ratio"] > 1.2
+    assert [p["id"] for p in people if p["doubtful"]] == []
+
+
 @pytest.mark.skipif(shutil.which("exiftool") is None,
                     reason="exiftool not installed (Debian: libimage-exiftool-perl)")
 def test_demo_names_travel_through_xmp_both_ways(demo, tmp_path):
