@@ -361,3 +361,11 @@ def test_a_piped_people_table_keeps_each_person_on_one_line(capsys):
     people_table([{"id": "person_001", "name": name.strip(), "folder": "obama",
                    "photo_count": 3, "face_count": 3}], stdout_console())
     assert name.strip() in capsys.readouterr().out
+
+
+def test_counts_are_said_in_the_singular_for_one():
+    from photokosh.cli.render import counted
+
+    assert counted(1, "photo") == "1 photo" and counted(2, "photo") == "2 photos"
+    assert counted(1, "person", "people") == "1 person"
+    assert counted(1200, "person", "people") == "1,200 people"

@@ -20,6 +20,11 @@ _STAGES = {"faces": "Finding faces", "cluster": "Grouping people", "organize": "
 CHECK = "(check)"  # beside a person whose faces may be two people, or hold an intruder
 
 
+def counted(n: int, one: str, many: str | None = None) -> str:
+    """`1 photo`, `2 photos`, `1 person`, `3 people`."""
+    return f"{n:,} {one if n == 1 else many or one + 's'}"
+
+
 def print_json(doc) -> None:
     """A JSON document, alone on stdout (so `| jq` always works)."""
     click.echo(json.dumps(doc, indent=2, ensure_ascii=False, default=str))
@@ -33,8 +38,8 @@ def summary_and_chart(report: dict, console: Console, width: int = 40) -> None:
     CHART_ROWS of them: a library of thousands would print thousands of lines."""
     s = report["summary"]
     console.print(
-        f"[bold]{s['photos']}[/] photos, [bold]{s['faces']}[/] faces, "
-        f"[bold]{s['people']}[/] people; {s['unknown_photos']} unknown, "
+        f"[bold]{counted(s['photos'], 'photo')}[/], [bold]{counted(s['faces'], 'face')}[/], "
+        f"[bold]{counted(s['people'], 'person', 'people')}[/]; {s['unknown_photos']} unknown, "
         f"{s['no_face_photos']} without faces, {s['errors']} skipped "
         f"({s.get('new_photos', 0)} new, {s.get('reused_photos', 0)} from cache) "
         f"in {s['seconds']:.1f} s"
@@ -128,7 +133,7 @@ def folder_of(report: dict, person: str, name: str | None = None) -> None:
         p for p in report["people"] if p["name"] in (person, name)]
     if len(found) == 1:
         p = found[0]
-        click.echo(f"{p['id']}: {p['folder']}/ ({p['photo_count']} photos)")
+        click.echo(f"{p['id']}: {p['folder']}/ ({counted(p['photo_count'], 'photo')})")
 
 
 def exported_doc(result) -> dict:
@@ -180,7 +185,7 @@ def found(found, exported, as_json: bool) -> None:
             close = (f" (close call: {m.runner_up} at {m.runner_up_distance:.2f})"
                      if m.close_call else "")
             click.echo(f"{where}: {who} at distance {m.distance:.2f}{close}, "
-                       f"{len(m.photos)} photos")
+                       + counted(len(m.photos), "photo"))
             for rel in m.photos:
                 click.echo(f"  {rel}")
     if exported:
