@@ -1,0 +1,130 @@
+"""PHOTOS, OUT and DEST that contain each other. OUT equal to PHOTOS was refused; PHOTOS
+inside OUT was accepted (person folders landed among the photos, XMP sidecars were written
+into PHOTOS) and an output folder given as PHOTOS was analysed in full. Each is refused, as a
+usage error on the command line, before anything is written; links and `..` do not get
+around the checks. An OUT inside PHOTOS stays allowed: the scan passes over it."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+import pytest
+from conftest import tree_state
+from safety_helpers import PERSON_0, PERSON_1, album, run
+
+from photokosh import pipeline
+from photokosh.errors import PhotokoshError
+
+
+def refused(result, param: str, *words: str) -> str:
+    """A usage error (exit 2) naming `param`, on stderr only; returns its message."""
+    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
+    assert result.stdout == ""
+    assert re.search(rf"Invalid value for '?{re.escape(param)}'?:", result.stderr), \
+        result.stderr
+    for word in words:
+        assert word in result.stderr, result.stderr
+    return result.stderr
+
+
+def spellings(tmp_path, target):
+    """`target` as given, through a symbolic link, and through a `..`."""
+    link = tmp_path / "link"
+    link.symlink_to(target, target_is_directory=True)
+    return {"plain": target, "link": link, "dotdot": target / "x" / ".."}
+
+
+@pytest.mark.parametrize("spelling", ["plain", "link", "dotdot"])
+def test_out_equal_to_photos_is_refused_as_usage(tmp_path, cli, spelling):
+    src = album(tmp_path)
+    (src / "x").mkdir()
+    out = spellings(tmp_path, src)[spelling]
+    before = tree_state(tmp_path)
+    refused(cli("sort", src, "-o", out), "-o/--out", "must not be the photo folder itself")
+    assert tree_state(tmp_path) == before
+
+
+@pytest.mark.parametrize("spelling", ["plain", "link", "dotdot"])
+def test_photos_inside_a_new_out_is_refused_before_anything_is_written(tmp_path, cli,
+                                                                       spelling):
+    nest = tmp_path / "nest"
+    (nest / "x").mkdir(parents=True)
+    pics = album(nest)
+    out = spellings(tmp_path, nest)[spelling]
+    before = tree_state(tmp_path)
+    refused(cli("sort", pics, "-o", out), "-o/--out", "must not hold the photo folder")
+    assert tree_state(tmp_path) == before  # no .photokosh, no person folder, no sidecar
+
+
+def test_the_core_refuses_photos_inside_out_too(tmp_path):
+    nest = tmp_path / "nest"
+    pics = album(nest)
+    before = tree_state(tmp_path)
+    with pytest.raises(PhotokoshError, match="must not hold the photo folder"):
+        run(pics, nest)
+    assert tree_state(tmp_path) == before
+
+
+def test_photos_inside_an_existing_out_is_refused_as_such(tmp_path, cli):
+    """Not "14 of the 26 photos OUT knows are gone" (exit 5): the folder is inside OUT."""
+    src, out = album(tmp_path), tmp_path / "out"
+    assert cli("sort", src, "-o", out, "-q").exit_code == 0
+    before = tree_state(tmp_path)
+    message = refused(cli("sort", out / PERSON_0, "-o", out), "-o/--out",
+                      "must not hold the photo folder")
+    assert "gone" not in message
+    assert tree_state(tmp_path) == before
+
+
+@pytest.mark.parametrize("inner", ["", PERSON_0])
+def test_an_output_folder_given_as_photos_is_refused_unread(tmp_path, cli, fake, inner):
+    src, out = album(tmp_path), tmp_path / "out"
+    assert cli("sort", src, "-o", out, "-q").exit_code == 0
+    other, link = tmp_path / "other", spellings(tmp_path, out)["link"]
+    calls, before = fake.calls, tree_state(tmp_path)
+    photos = link / inner if inner else link
+    refused(cli("sort", photos, "-o", other), "PHOTOS", "photokosh output folder",
+            "sort its source photos instead")
+    assert fake.calls == calls  # not one photo analysed
+    assert not other.exists() and tree_state(tmp_path) == before
+
+
+def test_an_out_inside_photos_is_still_sorted_and_passed_over(tmp_path, cli):
+    src = album(tmp_path)
+    out = src / "sorted"
+    result = cli("sort", src, "-o", out, "--json")
+    assert result.exit_code == 0, result.stderr
+    photos = {p["path"] for p in json.loads(result.stdout)["photos"]}
+    assert photos and not any(p.startswith("sorted/") for p in photos)
+
+
+def test_an_out_made_with_photos_inside_it_is_not_written_by_later_commands(
+        tmp_path, cli, monkeypatch):
+    """An OUT sorted before the check (the check is switched off to make one): naming a
+    person after the photo folder would put their folder, and its sidecars, in PHOTOS."""
+    nest = tmp_path / "nest"
+    pics = album(nest)
+    monkeypatch.setattr(pipeline, "check_places", lambda source, out: None)
+    run(pics, nest)
+    monkeypatch.undo()
+    before = tree_state(pics)
+    result = cli("name", nest, PERSON_1, "photos")
+    assert result.exit_code == 1, (result.stdout, result.stderr)
+    assert "must not hold the photo folder" in result.stderr and result.stdout == ""
+    assert tree_state(pics) == before
+
+
+@pytest.mark.parametrize("where", ["photos", "out"])
+def test_find_export_into_photos_or_out_is_refused(tmp_path, cli, where):
+    src, out = album(tmp_path), tmp_path / "out"
+    assert cli("sort", src, "-o", out, "-q").exit_code == 0
+    root = src if where == "photos" else out
+    dest = spellings(tmp_path, root)["link"] / "shared"
+    before = tree_state(tmp_path)
+    result = cli("find", out, src / "a.jpg", "--export", dest)
+    assert result.exit_code == 1, (result.stdout, result.stderr)
+    assert f"inside {where.upper()}" in result.stderr.replace("\n", " ")
+    assert tree_state(tmp_path) == before
+    assert os.listdir(root)  # the refusal removed nothing there either
