@@ -15,7 +15,7 @@ from conftest import tree_state
 from safety_helpers import PERSON_0, PERSON_1, album, run
 
 from photokosh import pipeline
-from photokosh.errors import PhotokoshError
+from photokosh.errors import PhotokoshError, PlacesError
 
 
 def refused(result, param: str, *words: str) -> str:
@@ -100,20 +100,33 @@ def test_an_out_inside_photos_is_still_sorted_and_passed_over(tmp_path, cli):
     assert photos and not any(p.startswith("sorted/") for p in photos)
 
 
-def test_an_out_made_with_photos_inside_it_is_not_written_by_later_commands(
-        tmp_path, cli, monkeypatch):
-    """An OUT sorted before the check (the check is switched off to make one): naming a
-    person after the photo folder would put their folder, and its sidecars, in PHOTOS."""
+@pytest.fixture
+def nested_out(tmp_path, monkeypatch):
+    """An OUT sorted before the check (switched off to make one), holding its PHOTOS."""
     nest = tmp_path / "nest"
     pics = album(nest)
     monkeypatch.setattr(pipeline, "check_places", lambda source, out: None)
     run(pics, nest)
     monkeypatch.undo()
+    return nest, pics
+
+
+def test_an_out_holding_its_photos_is_not_written_by_later_commands(nested_out, cli):
+    """Naming a person after the photo folder would put their folder, and its sidecars,
+    in PHOTOS."""
+    nest, pics = nested_out
     before = tree_state(pics)
     result = cli("name", nest, PERSON_1, "photos")
     assert result.exit_code == 1, (result.stdout, result.stderr)
     assert "must not hold the photo folder" in result.stderr and result.stdout == ""
     assert tree_state(pics) == before
+
+
+def test_the_review_app_refuses_an_out_holding_its_photos(nested_out):
+    from photokosh.app import create_app
+
+    with pytest.raises(PlacesError, match="must not hold the photo folder"):
+        create_app(nested_out[0])
 
 
 @pytest.mark.parametrize("where", ["photos", "out"])
