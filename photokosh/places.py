@@ -54,10 +54,11 @@ def check_places(source: Path, out: Path) -> None:
                           "photokosh writes its folders there; choose an -o OUT outside PHOTOS")
     found = output_around(source)
     if found is not None:
-        where = "" if found == Path(source).resolve() else f" (inside {found})"
-        raise PlacesError(f"{source}", "PHOTOS",
-                          f"is a photokosh output folder{where}: its photos are copies; sort "
-                          "its source photos instead")
+        what = (f"is a photokosh output folder ({found} holds {STATE_DIR}/)"
+                if found == Path(source).resolve()
+                else f"lies inside the photokosh output folder {found}")
+        raise PlacesError("PHOTOS", "PHOTOS",
+                          f"{what}: its photos are copies; sort its source photos instead")
 
 
 def check_export(dest: Path, source: Path, out: Path) -> None:

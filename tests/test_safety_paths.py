@@ -14,7 +14,7 @@ import pytest
 from conftest import tree_state
 from safety_helpers import PERSON_0, PERSON_1, album, run
 
-from photokosh import pipeline
+from photokosh import pipeline, places
 from photokosh.errors import PhotokoshError, PlacesError
 
 
@@ -141,3 +141,28 @@ def test_find_export_into_photos_or_out_is_refused(tmp_path, cli, where):
     assert f"inside {where.upper()}" in result.stderr.replace("\n", " ")
     assert tree_state(tmp_path) == before
     assert os.listdir(root)  # the refusal removed nothing there either
+
+
+def test_what_counts_as_an_output_folder(tmp_path):
+    """As the scan has it: a folder holding a .photokosh folder, not a link named so."""
+    real, linked, plain = tmp_path / "real", tmp_path / "linked", tmp_path / "plain"
+    (real / ".photokosh").mkdir(parents=True)
+    (real / "person_001").mkdir()
+    linked.mkdir()
+    (linked / ".photokosh").symlink_to(real / ".photokosh")
+    plain.mkdir()
+    assert places.is_output(real) and not places.is_output(linked)
+    assert not places.is_output(plain) and not places.is_output(tmp_path / "missing")
+    assert places.output_around(real / "person_001" / "x") == real.resolve()
+    assert places.output_around(linked) is None
+
+
+def test_within_sees_through_links_and_dotdot(tmp_path):
+    photos = tmp_path / "photos"
+    (photos / "sub").mkdir(parents=True)
+    (tmp_path / "link").symlink_to(photos / "sub", target_is_directory=True)
+    assert places.within(tmp_path / "link", photos)
+    assert places.within(photos / "sub" / ".." / "sub", photos / "sub")
+    assert not places.within(photos, photos / "sub")
+    assert not places.within(tmp_path / "photos-sorted", photos)  # a prefix is not a parent
+    assert places.within(photos / "new" / "folder", photos)  # not made yet
