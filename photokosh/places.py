@@ -14,7 +14,7 @@ from pathlib import Path
 from .errors import PlacesError
 from .layout import STATE_DIR
 
-__all__ = ["check_export", "check_places", "is_output", "output_around", "within"]
+__all__ = ["check_cache", "check_export", "check_places", "is_output", "output_around", "within"]
 
 
 def is_output(folder: Path) -> bool:
@@ -67,6 +67,14 @@ def check_export(dest: Path, source: Path, out: Path) -> None:
         if within(dest, root):
             raise PlacesError(f"{dest}", "DEST", f"is inside {what} ({Path(root).resolve()}): "
                               "export writes only outside PHOTOS and OUT; choose another DEST")
+
+
+def check_cache(labelled: Path, cache: Path) -> None:
+    """Refuse (PlacesError) evaluate's cache folder at LABELLED itself: its state would be
+    written among the labelled photos. Inside LABELLED it is passed over, as OUT is."""
+    if within(cache, labelled) and within(labelled, cache):
+        raise PlacesError("the cache", "--cache", "must not be LABELLED itself: its state "
+                          "would be written among the photos; choose another --cache")
 
 
 def _key(path: Path) -> tuple[int, int] | None:

@@ -13,6 +13,7 @@ import re
 import pytest
 from conftest import tree_state
 from safety_helpers import PERSON_0, PERSON_1, album, run
+from test_cli import labelled_album
 
 from photokosh import pipeline, places
 from photokosh.errors import PhotokoshError, PlacesError
@@ -166,3 +167,16 @@ def test_within_sees_through_links_and_dotdot(tmp_path):
     assert not places.within(photos, photos / "sub")
     assert not places.within(tmp_path / "photos-sorted", photos)  # a prefix is not a parent
     assert places.within(photos / "new" / "folder", photos)  # not made yet
+
+
+@pytest.mark.parametrize("spelling", ["plain", "link", "dotdot"])
+def test_evaluate_keeps_its_cache_out_of_labelled(tmp_path, cli, fake, spelling):
+    """--cache LABELLED would write a state folder among the labelled photos (and make
+    LABELLED look like an output folder to every later sort)."""
+    src = labelled_album(tmp_path)
+    (src / "x").mkdir()
+    cache = spellings(tmp_path, src)[spelling]
+    before = tree_state(tmp_path)
+    refused(cli("evaluate", src, "--cache", cache, "--json"), "--cache",
+            "must not be LABELLED itself")
+    assert fake.calls == 0 and tree_state(tmp_path) == before
