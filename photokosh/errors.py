@@ -63,6 +63,16 @@ class InvalidName(PhotokoshError, ValueError):
     CLI reports as a usage error."""
 
 
+class PlacesError(PhotokoshError, ValueError):
+    """PHOTOS, OUT or DEST where photokosh would write among the photos or read its own
+    copies (places.py): refused before anything is written. `param` names the argument at
+    fault and `problem` says what is wrong with it, for the CLI's usage error."""
+
+    def __init__(self, subject: str, param: str, problem: str):
+        super().__init__(f"{subject} {problem}")
+        self.param, self.problem = param, problem
+
+
 class ModelMissing(PhotokoshError):
     """The face model's files (the face_recognition_models package) are not installed."""
 

@@ -16,6 +16,7 @@ from .analyze import default_workers
 from .errors import PhotokoshError
 from .faces import Embedder
 from .layout import default_output, state_db
+from .places import check_cache
 from .records import StoredFace
 from .scan import scan
 from .state import open_state
@@ -60,6 +61,7 @@ def labelled_faces(root: Path, labels: dict[str, list[str]], embedder: Embedder,
     hash -> photo) for the photos in `labels`."""
     root = Path(root).resolve()
     cache = Path(cache) if cache else default_cache(root)
+    check_cache(root, cache)
     cache.mkdir(parents=True, exist_ok=True)
     notify = progress or (lambda *a: None)
     with open_state(cache, create=True) as state:

@@ -10,7 +10,6 @@ and the next run picks up where it stopped.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from contextlib import closing, nullcontext
 from dataclasses import dataclass
@@ -20,11 +19,12 @@ from . import fsutil, layout, organize, own, thumbs
 from .analyze import default_workers
 from .catalog import Catalog, last_run, read_catalog
 from .detectors import make_embedder
-from .errors import PhotokoshError, io_failures
+from .errors import io_failures
 from .faces import Embedder
 from .known import load_references, name_people
 from .layout import default_output
 from .learn import learn_from_folders
+from .places import check_places
 from .records import PhotoRow
 from .report import build, write_json
 from .review import publish_page
@@ -53,16 +53,15 @@ def sort_photos(source: Path, out: Path | None = None, options: SortOptions | No
 
     Options not given (None) are OUT's settings (`resolve_options`); the options given
     become OUT's settings. Raises PhotokoshError (or a subclass: LockedError, RefusedError
-    for a PHOTOS missing, empty or mostly gone, refused before anything changed) when the run
-    cannot go on; files that cannot be used are skipped and listed in the report instead.
+    for a PHOTOS missing, empty or mostly gone, PlacesError for a PHOTOS and OUT that
+    overlap, both refused before anything changed) when the run cannot go on; files that
+    cannot be used are skipped and listed in the report instead.
     """
     started = time.time()
     given = options or SortOptions()
     source = Path(source).resolve()
     out = Path(out).resolve() if out else default_output(source)
-    if out == source or _same_folder(out, source):
-        raise PhotokoshError("the output folder must not be the photo folder itself: "
-                             "choose another -o OUT")
+    check_places(source, out)  # before OUT is read: it may be PHOTOS' own folder
     workers = given.workers or default_workers()
     notify = progress or (lambda stage, done, total: None)
     with io_failures(out):
@@ -117,14 +116,6 @@ def _reanalysed(state: State, scanned: ScanResult, key: str) -> int:
                if (row := rows.get(c.rel)) and row.hash and row.hash not in analysed)
 
 
-def _same_folder(a: Path, b: Path) -> bool:
-    # By device and inode: a bind mount or a link makes one folder two paths.
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False  # OUT does not exist yet, so it is not PHOTOS
-
-
 def _run(source, out, options, embedder, workers, state: State, notify, started,
          scanned: ScanResult) -> SortResult:
     run = state.begin_run(started)
@@ -170,6 +161,7 @@ def refresh_output(out: Path, *, progress: Progress | None = None,
     opened = nullcontext(state) if state is not None else open_state(out)
     with io_failures(out), opened as state:
         last = last_run(state, out)
+        check_places(Path(last["source"]), out)  # an OUT sorted before PHOTOS was checked
         options = SortOptions.stored(last["options"])
         # A page of photokosh's from an earlier run is rewritten too, or it would still show
         # the old names, and the faces of someone just forgotten.

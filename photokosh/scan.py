@@ -21,6 +21,7 @@ from PIL import Image
 
 from .errors import BROKEN_LINK, NOT_REGULAR
 from .layout import STATE_DIR
+from .places import is_output
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +90,7 @@ def scan(source: Path, exclude: Iterable[Path] = ()) -> ScanResult:
             result.errors.append((prefix.rstrip("/") or ".",
                                   f"folder cannot be read ({_why(exc)}); fix its permissions"))
             continue
-        if prefix and any(e.name == STATE_DIR and e.is_dir(follow_symlinks=False)
-                          for e in entries):
+        if prefix and is_output(folder):
             result.errors.append((prefix.rstrip("/"), OTHER_OUT))
             continue
         for entry in entries:

@@ -30,6 +30,7 @@ from . import images
 from .catalog import Catalog, PhotoEntry, looking
 from .errors import PhotokoshError, UnreadablePhoto, io_failures
 from .people import resolve_person
+from .places import check_export
 from .strip import strip_jpeg
 
 BLUR = ("none", "others", "all")  # whose faces an export blurs: nobody's, all but PERSON's, all
@@ -158,12 +159,8 @@ def kept_exif(image: Image.Image, date: bool, orientation: bool = False) -> byte
 
 def check_dest(dest: Path, catalog: Catalog, as_zip: bool, force: bool) -> Path:
     """DEST with its links resolved, once it is known to be a place an export may write."""
+    check_export(dest, catalog.source, catalog.output)
     real = dest.resolve()
-    for what, root in (("PHOTOS", catalog.source), ("OUT", catalog.output)):
-        root = Path(root).resolve()
-        if real == root or real.is_relative_to(root):
-            raise PhotokoshError(f"{dest} is inside {what} ({root}): export writes only "
-                                 "outside PHOTOS and OUT; choose another DEST")
     if as_zip:
         if real.is_dir():
             raise PhotokoshError(f"{dest} is a folder: give the zip file's name (or leave "

@@ -16,6 +16,7 @@ from flask import Flask
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from .. import lock
+from ..places import check_places
 from .model import Review, build_review
 
 HOST = "127.0.0.1"
@@ -57,7 +58,8 @@ def create_app(out: Path, *, port: int | None = None) -> Flask:
     from . import actions, guard, views
 
     context = ReviewApp(Path(out).resolve(), port=port)
-    context.review()  # fails now, with the core's message, if OUT has no finished run
+    # fails now, with the core's message, if OUT has no finished run or holds its PHOTOS
+    check_places(context.review().catalog.source, context.out)
     app = Flask(__name__)
     app.secret_key = secrets.token_bytes(32)
     app.config.update(SESSION_COOKIE_SAMESITE="Strict", SESSION_COOKIE_HTTPONLY=True,

@@ -9,8 +9,10 @@ import click
 
 from ..cluster import DEFAULT_SETTINGS
 from ..detectors import DETECTORS
+from ..errors import PlacesError
 from ..evaluate import labelled_faces, load_labels, score
 from ..evaluate import tune as grid_search
+from ..places import check_cache
 from ..settings import DEFAULTS
 from . import common, render
 
@@ -51,6 +53,11 @@ def evaluate(obj: common.Context, labelled: Path, labels: Path | None, eps: floa
         photokosh evaluate ../shared/photos/demo --labels ../shared/photos/demo-labels.json
         photokosh evaluate ../shared/photos/lfw-small --tune --json
     """
+    if cache is not None:
+        try:  # the core checks again; here its refusal becomes a usage error
+            check_cache(labelled, cache)
+        except PlacesError as exc:
+            raise click.BadParameter(exc.problem, param_hint=exc.param) from exc
     settings = replace(DEFAULT_SETTINGS, method=method)
     if eps is not None:
         settings = replace(settings, eps=eps)

@@ -8,9 +8,10 @@ import click
 
 from .. import layout
 from ..detectors import DETECTORS
-from ..errors import OptionError
+from ..errors import OptionError, PlacesError
 from ..identify import RECOGNISABLE_FACE
 from ..pipeline import SortOptions, default_output, resolve_options, sort_photos
+from ..places import check_places
 from ..settings import AUTO, DEFAULTS
 from ..sync import GRACE_DAYS
 from . import common, render
@@ -112,8 +113,10 @@ def sort(obj: common.Context, photos: Path, out: Path | None, known: Path | None
     if not photos.exists() and not layout.state_db(out).exists():
         # a typo on a new OUT; a missing PHOTOS that OUT knows is refused by the core
         raise click.BadParameter(f"folder {str(photos)!r} does not exist", param_hint="PHOTOS")
-    if out.resolve() == photos.resolve():
-        raise click.BadParameter("must not be the photo folder itself", param_hint="-o/--out")
+    try:  # the core checks again; here its refusal becomes a usage error
+        check_places(photos, out)
+    except PlacesError as exc:
+        raise click.BadParameter(exc.problem, param_hint=exc.param) from exc
     try:  # what Click's types cannot see: options that do not go together
         options = SortOptions(**settings, known=str(known.resolve()) if known else None)
         model = resolve_options(out, options).model_settings()
