@@ -231,7 +231,7 @@ def _faces(state: State) -> list[StoredFace]:
 
 def _unmerge(state: State, merge: Correction) -> None:
     src = merge.value["other"]
-    state.unmerge(src, merge.person, merge.value)
+    state.unmerge(src, merge.person, merge.value, merge.id)
     names = {p.id: p.name for p in state.people()}
     if merge.value["took_name"] and names.get(merge.person) == names.get(src):
         state.set_name(merge.person, None)  # the name it took goes back; one given later stays

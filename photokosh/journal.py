@@ -51,11 +51,21 @@ class Journal:
         self.db.execute("UPDATE people SET merged_into=? WHERE merged_into=?", (target, source))
         return {"faces": faces[target], "other_faces": faces[source], "retargeted": retargeted}
 
-    def unmerge(self, source: str, target: str, merged: dict) -> None:
-        """Take back merge() (`merged` is what it returned): `source` is a person again, with
-        its faces still with `target` and its corrections; faces that came to `target` after
-        the merge go back to the clustering, which gives each to the side it is nearest."""
+    def unmerge(self, source: str, target: str, merged: dict, correction: int) -> None:
+        """Take back merge() (`merged` is what it returned, recorded as `correction`): `source`
+        is a person again, with its faces still with `target` and its corrections; faces that
+        came to `target` after the merge go back to the clustering, which gives each to the
+        side it is nearest."""
         self.db.execute("UPDATE people SET merged_into=NULL WHERE id=?", (source,))
+        # A later merge pinned the faces this one brought as its target's (or source's) own:
+        # they leave it too, or it would hold them.
+        leaving = set(merged["other_faces"])
+        for cid, value in self.db.execute("SELECT id, value FROM corrections WHERE kind='merge' "
+                                          "AND id>? AND undone=0", (correction,)).fetchall():
+            later = json.loads(value)
+            for key in ("faces", "other_faces"):
+                later[key] = [f for f in later[key] if f not in leaving]
+            self.db.execute("UPDATE corrections SET value=? WHERE id=?", (json.dumps(later), cid))
         self.db.executemany("UPDATE corrections SET person=? WHERE id=?",
                             [(source, i) for i in merged["retargeted"]["person"]])
         self.db.executemany("UPDATE corrections SET value=json_set(value, '$.other', ?) "

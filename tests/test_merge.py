@@ -141,3 +141,37 @@ def test_the_review_apps_merge_is_listed_kept_by_recluster_and_undone(sorted_out
     browser.act("/act/undo", {"correction": str(merge.id)})
     got = people_of(out)
     assert got["person_003"] == {"h.jpg", "i.jpg"} and got["person_004"] == {"f.jpg"}
+
+
+def test_a_forced_merge_of_two_said_apart_wins_and_its_undo_brings_the_notsame_back(
+        tmp_path, cli):
+    src, out = album(tmp_path), tmp_path / "out"
+    photo(src / "g.jpg", [0])
+    ok(cli("sort", src, "-o", out, "-q"))
+    ok(cli("notsame", out, "person_001", "person_002"))
+    assert cli("merge", out, "person_002", "person_001").exit_code == 1
+    ok(cli("merge", out, "person_002", "person_001", "--force"))  # the later correction wins
+    ok(cli("recluster", out))
+    assert people_of(out)["person_001"] == {"a.jpg", "b.jpg", "c.jpg", "d.jpg", "e.jpg", "g.jpg"}
+    apart, merge = corrections(cli, out)
+    ok(cli("undo", out, str(merge["id"])))
+    [back] = corrections(cli, out)
+    assert (back["kind"], back["person"], back["value"]) == (
+        "apart", "person_001", {"other": "person_002"})
+    result = cli("merge", out, "person_002", "person_001")
+    assert result.exit_code == 1 and "two people, you said" in result.stderr
+
+
+def test_undo_of_the_first_of_two_merges_into_one_person_takes_back_that_one_only(
+        tmp_path, cli):
+    src, out = album(tmp_path), tmp_path / "out"
+    photo(src / "g.jpg", [0])
+    ok(cli("sort", src, "-o", out, "-q"))
+    ok(cli("merge", out, "person_002", "person_001"))
+    ok(cli("merge", out, "person_003", "person_001"))  # its pins hold person_002's faces too
+    first, _ = corrections(cli, out)
+    ok(cli("undo", out, str(first["id"])))
+    ok(cli("recluster", out))
+    got = people_of(out)
+    assert got["person_002"] == {"d.jpg", "e.jpg"}
+    assert got["person_001"] == {"a.jpg", "b.jpg", "c.jpg", "f.jpg", "g.jpg"}
