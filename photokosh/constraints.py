@@ -42,6 +42,14 @@ def from_corrections(corrections: list[Correction]) -> Constraints:
             c.hidden.add(k.person)
         elif k.kind == "apart" and k.person != k.value["other"]:  # merged anyway: moot
             c.apart.add(frozenset((k.person, k.value["other"])))
+        elif k.kind == "merge":
+            # Must-links of faces, not of the two people: the merged person no longer exists
+            # and a recluster re-deals ids, but face ids last (re-detection included), and a
+            # later move or split overrides face by face. Faces that come later join by
+            # identify's per-side modes. A face said not to be the person stays out.
+            for face in k.value["faces"] + k.value["other_faces"]:
+                if (face, k.person) not in c.barred:
+                    c.pinned[face] = k.person
     return c
 
 

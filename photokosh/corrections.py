@@ -152,6 +152,8 @@ def undo(out: Path, correction: int) -> SortResult:
                 state.set_persons((c.face, value["split_from"]) for c in split)
             else:
                 state.undo_corrections([correction])
+            if taken_back.kind == "merge":
+                _unmerge(state, taken_back)
             if taken_back.face is not None and "split_from" not in value:
                 state.set_persons([(taken_back.face, None)])  # back to the clustering
             if taken_back.kind == "name":  # learned from a renamed folder
@@ -225,6 +227,14 @@ def resolve_face(state: State, spec: str, person: str | None = None) -> StoredFa
 
 def _faces(state: State) -> list[StoredFace]:
     return state.current_faces(state.get_meta("last_run")["key"])
+
+
+def _unmerge(state: State, merge: Correction) -> None:
+    src = merge.value["other"]
+    state.unmerge(src, merge.person, merge.value, merge.id)
+    names = {p.id: p.name for p in state.people()}
+    if merge.value["took_name"] and names.get(merge.person) == names.get(src):
+        state.set_name(merge.person, None)  # the name it took goes back; one given later stays
 
 
 def _halves(faces: list[StoredFace]) -> set[int]:

@@ -3,11 +3,13 @@ state first and then OUT is brought in line with it (no detection is re-run)."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from . import thumbs
 from .catalog import load_catalog
 from .errors import InvalidName, MergeRefused, PhotokoshError, UnknownPerson, io_failures
+from .layout import person_id
 from .names import clean_name, folder_name
 from .pipeline import SortResult, refresh_output
 from .state import State, open_state
@@ -54,9 +56,14 @@ def merge_people(out: Path, source: str, target: str, force: bool = False) -> So
                 "two people; add --force to merge them anyway")
         with state.transaction():
             names = {p.id: p.name for p in state.people()}
-            if not names.get(dst) and names.get(src):
+            took_name = not names.get(dst) and bool(names.get(src))
+            if took_name:
                 state.set_name(dst, names[src])
-            state.merge(src, dst)
+            # A correction like a split's (constraints.py pins each face the two had to the
+            # target), so `recluster` and re-detection keep them one and `undo` parts them.
+            merged = state.merge(src, dst)
+            state.add_correction("merge", None, dst, "command", time.time(),
+                                 {"other": src, "took_name": took_name, **merged})
     return refresh_output(out)
 
 
@@ -97,5 +104,11 @@ def resolve_person(state: State, person: str) -> str:
     if named:
         raise UnknownPerson(f"{person!r} names {len(named)} people ({', '.join(named)}): give "
                             "the id, or `photokosh merge` them if they are one person")
+    given = person_id(int(person)) if person.isdigit() else person
+    merge = next((c for c in state.corrections()
+                  if c.kind == "merge" and c.value["other"] == given), None)
+    if merge:
+        raise UnknownPerson(f"{merge.value['other']} was merged into {merge.person} (correction "
+                            f"{merge.id}): `photokosh undo OUT {merge.id}` parts them again")
     raise UnknownPerson(f"no person {person!r} in this output folder: "
                         "`photokosh people OUT` lists them")

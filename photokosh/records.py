@@ -76,7 +76,8 @@ class Correction(NamedTuple):
     id: int
     kind: str  # "move" (face -> person), "notme" (face never person), "notface", "hide",
     # "name" (learned from a renamed folder: value {"name", "was"}), "apart" (person is
-    # not value {"other"}: never suggested or merged together)
+    # not value {"other"}: never suggested or merged together), "merge" (value {"other"}
+    # merged into person: journal.Journal.merge's faces and rewritten corrections)
     face: int | None
     person: str | None
     how: str  # "command", or "folder" (learned from what the user did to OUT's folders)

@@ -304,12 +304,6 @@ class State(Ledger, Journal, RegionTable):
     def set_name(self, pid: str, name: str | None) -> None:
         self.db.execute("UPDATE people SET name=? WHERE id=?", (name, pid))
 
-    def merge(self, source: str, target: str) -> None:
-        self.db.execute("UPDATE faces SET person=? WHERE person=?", (target, source))
-        self.retarget_corrections(source, target)
-        self.db.execute("UPDATE people SET merged_into=? WHERE id=?", (target, source))
-        self.db.execute("UPDATE people SET merged_into=? WHERE merged_into=?", (target, source))
-
     def forget(self, pid: str) -> list[tuple[str, tuple[int, int, int, int]]]:
         """Erase a person's embeddings; their faces stay as boxes marked forgotten so the same
         photos never bring them back. Returns (content hash, box) of the erased faces."""

@@ -238,8 +238,9 @@ def test_a_correction_about_a_merged_person_follows_the_merge(tmp_path, cli):
     ok(cli("merge", out, "person_002", "person_001", "--force"))
     ok(cli("sort", src, "-o", out, "-q"))
     assert "f.jpg" in people_of(out)["person_001"]
-    assert [r["person"] for r in json.loads(ok(cli("corrections", out, "--json")).stdout)] == [
-        "person_001"]
+    rows = json.loads(ok(cli("corrections", out, "--json")).stdout)
+    assert [(r["kind"], r["person"]) for r in rows] == [("move", "person_001"),
+                                                        ("merge", "person_001")]
 
 
 def test_a_mistyped_id_makes_no_new_person(tmp_path, cli):

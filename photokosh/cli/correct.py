@@ -138,7 +138,7 @@ def corrections(out: Path, as_json: bool) -> None:
     for r in rows if not as_json else ():
         about = [f"face {r['face']}" if r["face"] is not None else None, r["person"],
                  r["value"]["name"] if r["kind"] == "name" else None,
-                 f"/ {r['value']['other']}" if r["kind"] == "apart" else None]
+                 f"/ {r['value']['other']}" if r["kind"] in ("apart", "merge") else None]
         click.echo(f"{r['id']}: {r['kind']} {' '.join(map(str, filter(None, about)))} "
                    f"({r['how']})")
 

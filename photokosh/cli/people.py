@@ -61,7 +61,9 @@ def name(out: Path, person: str, name: str) -> None:
 @click.argument("target")
 @click.option("--force", is_flag=True, help="Merge even if both appear in one photo.")
 def merge(out: Path, source: str, target: str, force: bool) -> None:
-    """Merge person SOURCE into TARGET, for this and every later run.
+    """Merge person SOURCE into TARGET, for this and every later run (recluster too).
+
+    The merge is a correction: `photokosh corrections OUT` lists it, `undo` parts them.
 
     \b
     Example:
