@@ -90,7 +90,9 @@ def interruptible() -> Iterator[None]:
             os.write(2, f"{INTERRUPTED}\n".encode())
             os._exit(EXIT_SIGNAL + signum)
 
-    old = {signum: signal.signal(signum, handler) for signum in (signal.SIGINT, signal.SIGTERM)}
+    # an ignored signal stays so (a background job of a script, nohup): it is not ours
+    old = {signum: signal.signal(signum, handler) for signum in (signal.SIGINT, signal.SIGTERM)
+           if signal.getsignal(signum) is not signal.SIG_IGN}
     try:
         yield
     finally:
