@@ -152,9 +152,8 @@ def exit_when_gone(main_pid: int) -> None:
 
 def _init_worker(main_pid: int, embedder: Embedder, known: frozenset[str],
                  thumb_size: int | None) -> None:
-    # The main process alone decides when a worker ends (it kills them when interrupted):
-    # a worker that died of the terminal's Ctrl-C would flush its queues into a pool that no
-    # longer reads them, and hang the main process's exit.
+    # The main process alone ends workers (kill_workers when it is interrupted): a Ctrl-C or
+    # SIGTERM to the process group must not look like a photo that crashed its worker.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     exit_when_gone(main_pid)

@@ -146,3 +146,40 @@ def test_a_signal_ignored_when_photokosh_starts_stays_ignored(handlers):
         os.kill(os.getpid(), signal.SIGINT)
         time.sleep(0.05)  # a handler would have raised by now
     assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+
+
+STUCK_CLEAN_UP = """
+import time
+from photokosh.cli.common import interruptible
+with interruptible():
+    try:
+        print("ready", flush=True)
+        time.sleep(30)
+    finally:
+        print("cleaning up", flush=True)
+        time.sleep(30)  # a clean-up that hangs
+"""
+
+
+def test_a_signal_after_the_repeat_window_ends_a_stuck_clean_up_at_once():
+    """The user insists (a second Ctrl-C more than a second after the first): the process
+    ends now, with the one line and 130, whatever the clean-up is waiting for."""
+    proc = subprocess.Popen([sys.executable, "-c", STUCK_CLEAN_UP], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        assert proc.stdout.readline() == b"ready\n", proc.stderr.read()
+        proc.send_signal(signal.SIGINT)
+        assert proc.stdout.readline() == b"cleaning up\n"
+        proc.send_signal(signal.SIGINT)  # within the window: uv's copy, ignored
+        time.sleep(1.2)
+        assert proc.poll() is None, "the copy of the signal ended the clean-up"
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(5) == 130
+        assert proc.stderr.read().decode().splitlines() == [INTERRUPTED]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
