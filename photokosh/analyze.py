@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import select
+import signal
 import threading
 import time
 from collections import Counter, deque
@@ -151,6 +152,10 @@ def exit_when_gone(main_pid: int) -> None:
 
 def _init_worker(main_pid: int, embedder: Embedder, known: frozenset[str],
                  thumb_size: int | None) -> None:
+    # The main process alone ends workers (kill_workers when it is interrupted): a Ctrl-C or
+    # SIGTERM to the process group must not look like a photo that crashed its worker.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     exit_when_gone(main_pid)
     # One BLAS/OpenMP thread per worker: the workers already use every core.
     try:
@@ -211,6 +216,16 @@ def analyze(jobs: Iterable[Candidate], embedder: Embedder, *, known: frozenset[s
                                       "the file is probably damaged")
 
 
+def kill_workers(pool: ProcessPoolExecutor) -> None:
+    """End `pool`'s worker processes now, whatever they are doing."""
+    kill = getattr(pool, "kill_workers", None)  # Python 3.14+
+    if kill is not None:
+        kill()
+        return
+    for process in list((pool._processes or {}).values()):
+        process.kill()
+
+
 def _pool_run(jobs: list[Candidate], setup: tuple, workers, suspects: list[Candidate]):
     queue = deque(jobs)
     rest: list[Candidate] = []
@@ -231,5 +246,8 @@ def _pool_run(jobs: list[Candidate], setup: tuple, workers, suspects: list[Candi
         except BrokenProcessPool:
             suspects.extend(running.values())
             rest = list(queue)
+        except BaseException:  # interrupted, or the caller stopped reading (GeneratorExit)
+            kill_workers(pool)  # else leaving the pool waits for every photo submitted
+            raise
     if rest:  # never started: run them in a fresh pool
         yield from _pool_run(rest, setup, workers, suspects)

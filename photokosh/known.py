@@ -7,6 +7,7 @@ them. Reference photos are analysed like any photo and cached in the state by co
 from __future__ import annotations
 
 from collections import defaultdict
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -35,9 +36,12 @@ def load_references(known_dir: Path, state: State, embedder: Embedder,
         jobs.append(c)
     analysed = frozenset(state.analysed(key))
     hashes: dict[str, list[str]] = defaultdict(list)
-    with crash_mark(state, "references") as died, state.transaction():  # the mark first, on disk
+    # the mark first, on disk; closing: an interrupt stops the worker processes at once
+    with crash_mark(state, "references") as died, state.transaction(), \
+            closing(analyze(jobs, embedder, known=analysed, workers=workers,
+                            isolate=died)) as results:
         state.clear_references()
-        for result in analyze(jobs, embedder, known=analysed, workers=workers, isolate=died):
+        for result in results:
             name = clean_name(result.job.rel.split("/")[0])
             if result.error or not result.hash:
                 errors.append((f"known/{result.job.rel}", result.error or "unreadable"))

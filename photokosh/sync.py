@@ -14,7 +14,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import closing, nullcontext
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
@@ -128,9 +128,11 @@ def update_analyses(scanned: ScanResult, state: State, embedder: Embedder, worke
         else:
             results = analyze(unique, embedder, known=frozenset(analysed), workers=workers,
                               thumb_size=size, isolate=died)
-        # copies last: their content's analysis is in the state by then
-        decoded = _store(chain(results, copies), len(jobs), state, key, run, first_seen,
-                         notify, thumbs_to)
+        # copies last: their content's analysis is in the state by then. Closed at once on
+        # an interrupt, which stops the worker processes instead of letting them finish.
+        with closing(results):
+            decoded = _store(chain(results, copies), len(jobs), state, key, run, first_seen,
+                             notify, thumbs_to)
     with state.transaction():
         _keep_missing(state, rows, present, vanished, prune)
         state.prune()

@@ -1,9 +1,10 @@
 """What the safety tests (issue 19) share: a small album, a "victim" folder beside OUT that no
-run may touch, and snapshots of everything outside OUT."""
+run may touch, snapshots of everything outside OUT, and the live processes a run started."""
 
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 from conftest import tree_state
@@ -16,6 +17,7 @@ from photokosh import SortOptions, sort_photos
 ALBUM = {"a.jpg": [0], "b.jpg": [0], "sub/c.jpg": [0, 1], "d.jpg": [1], "n.jpg": []}
 PERSON_0 = "person_001"  # the folder of palette person 0
 PERSON_1 = "person_002"
+MARKER = "PHOTOKOSH_SAFETY_RUN"  # in the environment of the run and all it starts
 
 
 def album(root: Path, photos: dict[str, list[int]] | None = None) -> Path:
@@ -78,3 +80,33 @@ def assert_untouched(root: Path, out: Path, before: dict[str, tuple]) -> None:
     """Nothing outside OUT changed since `before` (an `outside` snapshot)."""
     diff = changes(before, outside(root, out))
     assert not diff, "outside OUT: " + "; ".join(diff)
+
+
+def started_by(marker: str, group: int) -> dict[int, str]:
+    """pid -> command line of every live process of the run: found by the marker in its
+    environment or by its process group (zombies are dead already and hold nothing)."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        pid = int(entry)
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            if stat.rsplit(")", 1)[1].split()[0] == "Z":
+                continue
+            env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            ours = f"{MARKER}={marker}".encode() in env or os.getpgid(pid) == group
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+        except (OSError, IndexError):
+            continue  # gone meanwhile, or not ours to read
+        if ours:
+            found[pid] = command.decode(errors="replace").strip()
+    return found
+
+
+def kill_all(pids) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass

@@ -16,10 +16,9 @@ from pathlib import Path
 import pytest
 from conftest import placed_files
 from fakes import draw
-from safety_helpers import run
+from safety_helpers import MARKER, kill_all, run, started_by
 
 RUNNER = Path(__file__).with_name("safety_runner.py")
-MARKER = "PHOTOKOSH_SAFETY_RUN"  # in the environment of the run and all it starts
 
 
 def start(*args, marker: str = "") -> subprocess.Popen:
@@ -43,36 +42,6 @@ def wait_for_line(proc: subprocess.Popen, wanted, timeout: float = 60) -> str:
     code = proc.poll()
     said = proc.stderr.read().decode()[-2000:] if code is not None else ""
     raise AssertionError(f"the run never printed the line wanted (exit {code}): {said}")
-
-
-def started_by(marker: str, group: int) -> dict[int, str]:
-    """pid -> command line of every live process of the run: found by the marker in its
-    environment or by its process group (zombies are dead already and hold nothing)."""
-    found = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        pid = int(entry)
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-            if stat.rsplit(")", 1)[1].split()[0] == "Z":
-                continue
-            env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-            ours = f"{MARKER}={marker}".encode() in env or os.getpgid(pid) == group
-            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
-        except (OSError, IndexError):
-            continue  # gone meanwhile, or not ours to read
-        if ours:
-            found[pid] = command.decode(errors="replace").strip()
-    return found
-
-
-def kill_all(pids) -> None:
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def test_kill_9_of_the_main_process_leaves_no_worker_behind(tmp_path):

@@ -6,6 +6,8 @@ its own (sort, evaluate, people) that imports only `common` and `render`, never 
 
 from __future__ import annotations
 
+import signal
+
 import click
 
 from .. import __version__
@@ -15,6 +17,7 @@ from .common import (
     EXIT_FAILED,
     EXIT_LOCKED,
     EXIT_REFUSED,
+    EXIT_SIGNAL,
     EXIT_SKIPPED,
     EXIT_USAGE,
     Context,
@@ -26,7 +29,8 @@ __all__ = ["Context", "main"]
 EXIT_CODES = (f"Exit codes: 0 done, {EXIT_FAILED} failed, {EXIT_USAGE} usage error, "
               f"{EXIT_SKIPPED} files skipped (sort --strict), {EXIT_LOCKED} OUT is in use by "
               f"another run, {EXIT_REFUSED} PHOTOS missing, empty or mostly gone (nothing "
-              "changed).")
+              f"changed), {EXIT_SIGNAL + signal.SIGINT} Ctrl-C, {EXIT_SIGNAL + signal.SIGTERM} "
+              "SIGTERM (run again to finish).")
 
 
 @click.group(cls=Group, context_settings=CONTEXT_SETTINGS, epilog=EXIT_CODES)

@@ -8,6 +8,10 @@ commands cannot form an import cycle.
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,6 +31,8 @@ EXIT_USAGE = 2  # a usage error (click.UsageError)
 EXIT_SKIPPED = 3  # --strict and some files were skipped
 EXIT_LOCKED = 4  # another run holds the output folder
 EXIT_REFUSED = 5  # PHOTOS missing, empty or mostly gone: refused, nothing changed
+EXIT_SIGNAL = 128  # + the signal's number: 130 Ctrl-C (SIGINT), 143 SIGTERM, as shells do
+INTERRUPTED = "interrupted: what is done is kept; run the command again to finish"
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -52,13 +58,68 @@ def domain_errors() -> Iterator[None]:
         raise click.ClickException(str(exc)) from exc
 
 
+class Interrupted(KeyboardInterrupt):
+    """The command got SIGINT or SIGTERM (`signum`). A KeyboardInterrupt, so that what stops
+    on Ctrl-C (the review server) stops on either."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+# A terminal's Ctrl-C reaches the whole process group and `uv run` forwards its own copy
+# ~50 ms later: a copy that breaks into the clean-up leaves it half done and hangs the exit.
+REPEAT_WINDOW = 1.0  # seconds in which a second signal is that copy, ignored
+
+
+@contextmanager
+def interruptible() -> Iterator[None]:
+    """Turn the first SIGINT or SIGTERM into `Interrupted`, for an orderly unwinding; a
+    copy within REPEAT_WINDOW is ignored, and a later one (the user insists) ends the process
+    at once, which loses nothing either (a kill at any moment is safe)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers are the main thread's alone
+        return
+    first: list[float] = []
+
+    def handler(signum, frame):
+        if not first:
+            first.append(time.monotonic())
+            raise Interrupted(signum)
+        if time.monotonic() - first[0] > REPEAT_WINDOW:
+            os.write(2, f"{INTERRUPTED}\n".encode())
+            os._exit(EXIT_SIGNAL + signum)
+
+    # an ignored signal stays so (a background job of a script, nohup): it is not ours
+    old = {signum: signal.signal(signum, handler) for signum in (signal.SIGINT, signal.SIGTERM)
+           if signal.getsignal(signum) is not signal.SIG_IGN}
+    try:
+        yield
+    finally:
+        for signum, previous in old.items():
+            # interrupted: the copy may come yet, while Python shuts down, which would make
+            # it a kill by the signal, not the exit code
+            signal.signal(signum, signal.SIG_IGN if first else previous)
+
+
 class Group(click.Group):
-    """A group whose every command runs inside `domain_errors`: a new command gets the same
-    exits without repeating the try/except."""
+    """A group whose every command runs inside `domain_errors`, and whose interrupted run
+    exits with one line and 128 + the signal's number: a new command gets the same exits
+    without repeating the try/except."""
+
+    def main(self, *args, **kwargs):
+        with interruptible():
+            return super().main(*args, **kwargs)
 
     def invoke(self, ctx: click.Context):
-        with domain_errors():
-            return super().invoke(ctx)
+        try:
+            with domain_errors():
+                return super().invoke(ctx)
+        except Interrupted as exc:
+            signum = exc.signum
+        # out of the except clause: the traceback, and the frames it holds, are freed first
+        click.echo(INTERRUPTED, err=True)
+        raise click.exceptions.Exit(EXIT_SIGNAL + signum)
 
 
 @dataclass(frozen=True)
