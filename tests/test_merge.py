@@ -13,12 +13,18 @@ from photokosh.corrections import list_corrections, recluster, undo
 from photokosh.people import list_people, merge_people, name_person
 
 
-def merged_album(tmp_path, cli):
-    """The album with palette 1 (person_002: d, e) merged into palette 0 (person_001: a, b,
-    c), named Lance. No photo shows both, so the merge needs no --force."""
+def sorted_album(tmp_path, cli):
+    """The album and g.jpg (palette 0), sorted: person_001 a, b, c, g; person_002 d, e."""
     src, out = album(tmp_path), tmp_path / "out"
     photo(src / "g.jpg", [0])
     ok(cli("sort", src, "-o", out, "-q"))
+    return src, out
+
+
+def merged_album(tmp_path, cli):
+    """The album with palette 1 (person_002: d, e) merged into palette 0 (person_001: a, b,
+    c), named Lance. No photo shows both, so the merge needs no --force."""
+    src, out = sorted_album(tmp_path, cli)
     result = ok(cli("merge", out, "person_002", "person_001"))
     assert "person_001/" in result.stdout
     ok(cli("name", out, "person_001", "Lance"))
@@ -58,9 +64,7 @@ def test_a_merge_is_listed_and_undo_gives_both_people_back(tmp_path, cli):
 
 
 def test_undo_of_a_merge_gives_back_the_name_taken_and_the_corrections_moved(tmp_path, cli):
-    src, out = album(tmp_path), tmp_path / "out"
-    photo(src / "g.jpg", [0])
-    ok(cli("sort", src, "-o", out, "-q"))
+    src, out = sorted_album(tmp_path, cli)
     ok(cli("name", out, "person_002", "Bob"))
     ok(cli("move", out, "f.jpg", "Bob"))  # about person_002: follows the merge, and comes back
     ok(cli("merge", out, "Bob", "person_001"))
@@ -145,9 +149,7 @@ def test_the_review_apps_merge_is_listed_kept_by_recluster_and_undone(sorted_out
 
 def test_a_forced_merge_of_two_said_apart_wins_and_its_undo_brings_the_notsame_back(
         tmp_path, cli):
-    src, out = album(tmp_path), tmp_path / "out"
-    photo(src / "g.jpg", [0])
-    ok(cli("sort", src, "-o", out, "-q"))
+    src, out = sorted_album(tmp_path, cli)
     ok(cli("notsame", out, "person_001", "person_002"))
     assert cli("merge", out, "person_002", "person_001").exit_code == 1
     ok(cli("merge", out, "person_002", "person_001", "--force"))  # the later correction wins
@@ -164,9 +166,7 @@ def test_a_forced_merge_of_two_said_apart_wins_and_its_undo_brings_the_notsame_b
 
 def test_undo_of_the_first_of_two_merges_into_one_person_takes_back_that_one_only(
         tmp_path, cli):
-    src, out = album(tmp_path), tmp_path / "out"
-    photo(src / "g.jpg", [0])
-    ok(cli("sort", src, "-o", out, "-q"))
+    src, out = sorted_album(tmp_path, cli)
     ok(cli("merge", out, "person_002", "person_001"))
     ok(cli("merge", out, "person_003", "person_001"))  # its pins hold person_002's faces too
     first, _ = corrections(cli, out)
