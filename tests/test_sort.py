@@ -369,3 +369,17 @@ def test_counts_are_said_in_the_singular_for_one():
     assert counted(1, "photo") == "1 photo" and counted(2, "photo") == "2 photos"
     assert counted(1, "person", "people") == "1 person"
     assert counted(1200, "person", "people") == "1,200 people"
+
+
+def test_the_summary_counts_photos_analysed_again(capsys):
+    from photokosh.cli.common import stdout_console
+    from photokosh.cli.render import summary_and_chart
+
+    summary = {"photos": 26, "faces": 30, "people": 7, "unknown_photos": 0,
+               "no_face_photos": 0, "errors": 0, "seconds": 1.0, "new_photos": 0,
+               "reused_photos": 0, "analysed_photos": 26}  # after other detection settings
+    summary_and_chart({"summary": summary, "people": [], "output": "OUT"}, stdout_console())
+    assert "(0 new, 0 from cache, 26 analysed again)" in capsys.readouterr().out
+    first = {**summary, "new_photos": 26}
+    summary_and_chart({"summary": first, "people": [], "output": "OUT"}, stdout_console())
+    assert "(26 new, 0 from cache) " in capsys.readouterr().out

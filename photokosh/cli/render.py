@@ -25,6 +25,12 @@ def counted(n: int, one: str, many: str | None = None) -> str:
     return f"{n:,} {one if n == 1 else many or one + 's'}"
 
 
+def _again(summary: dict) -> str:
+    """Photos analysed again, not being new: after a change of detection settings."""
+    again = summary.get("analysed_photos", 0) - summary.get("new_photos", 0)
+    return f", {again:,} analysed again" if again > 0 else ""
+
+
 def print_json(doc) -> None:
     """A JSON document, alone on stdout (so `| jq` always works)."""
     click.echo(json.dumps(doc, indent=2, ensure_ascii=False, default=str))
@@ -41,7 +47,8 @@ def summary_and_chart(report: dict, console: Console, width: int = 40) -> None:
         f"[bold]{counted(s['photos'], 'photo')}[/], [bold]{counted(s['faces'], 'face')}[/], "
         f"[bold]{counted(s['people'], 'person', 'people')}[/]; {s['unknown_photos']} unknown, "
         f"{s['no_face_photos']} without faces, {s['errors']} skipped "
-        f"({s.get('new_photos', 0)} new, {s.get('reused_photos', 0)} from cache) "
+        f"({s.get('new_photos', 0)} new, {s.get('reused_photos', 0)} from cache"
+        f"{_again(s)}) "
         f"in {s['seconds']:.1f} s"
     )
     console.print(f"Sorted into {report['output']}", markup=False)
