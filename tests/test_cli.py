@@ -258,3 +258,11 @@ def test_the_cli_reference_covers_every_command():
     for command in main.commands:
         assert f"\n## photokosh {command}\n" in text
         assert f"Usage: photokosh {command} [OPTIONS]" in text
+
+
+@pytest.mark.parametrize("value, said", [("abc", "neither a whole number nor 'auto'"),
+                                         ("12", "12 is not in the range x>=20")])
+def test_a_bad_min_face_says_what_it_takes(tmp_path, cli, value, said):
+    result = cli("sort", small_album(tmp_path), "-o", tmp_path / "out", "--min-face", value)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert said in result.stderr

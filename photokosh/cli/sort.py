@@ -28,6 +28,8 @@ class AutoOrInt(click.ParamType):
     def convert(self, value, param, ctx):
         if value == AUTO:
             return AUTO
+        if isinstance(value, str) and not value.strip().lstrip("+-").isdigit():
+            self.fail(f"{value!r} is neither a whole number nor {AUTO!r}", param, ctx)
         return self.range.convert(value, param, ctx)
 
 
