@@ -2,7 +2,8 @@
 apart, so that writing in OUT (or DEST) can never write among the photos.
 
 Paths are compared with their links and `..` resolved, and by device and inode as well, so a
-bind mount or a link that makes one folder two paths is seen through.
+bind mount or a link that makes one folder two paths is seen through (a bind mount of a folder
+inside OUT elsewhere is not: nothing on that folder says it is OUT's).
 """
 
 from __future__ import annotations
@@ -70,11 +71,13 @@ def check_export(dest: Path, source: Path, out: Path) -> None:
 
 
 def check_cache(labelled: Path, cache: Path) -> None:
-    """Refuse (PlacesError) evaluate's cache folder at LABELLED itself: its state would be
-    written among the labelled photos. Inside LABELLED it is passed over, as OUT is."""
-    if within(cache, labelled) and within(labelled, cache):
-        raise PlacesError("the cache", "--cache", "must not be LABELLED itself: its state "
-                          "would be written among the photos; choose another --cache")
+    """Refuse (PlacesError) evaluate's cache folder at LABELLED itself or around it: its
+    state would be written among the labelled photos, or make LABELLED lie inside an output
+    folder that `sort` then refuses. Inside LABELLED it is passed over, as OUT is."""
+    if within(labelled, cache):
+        raise PlacesError("the cache", "--cache", "must not be LABELLED or a folder that holds "
+                          "it: its state would be written among the photos; choose another "
+                          "--cache")
 
 
 def _key(path: Path) -> tuple[int, int] | None:

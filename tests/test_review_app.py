@@ -411,3 +411,26 @@ def test_a_refused_merge_names_the_people_shows_their_faces_and_offers_merge_any
     assert "--force" not in said and "`undo`" not in said
     card = re.search(r'<section class="card[^"]*" data-person="person_001"[^>]*>', browser.page())
     assert 'data-name="Alice"' in card.group(0)  # the drag's confirmation names them
+
+
+def test_a_stop_waits_for_the_action_in_progress(sorted_out):
+    # Ctrl-C or SIGTERM ends serve_forever; the lock must not go while an action is midway.
+    import time
+
+    from photokosh.app.server import context_of
+
+    _, out = sorted_out
+    finished = []
+    with running(out) as app:
+        busy = context_of(app.app).busy
+
+        def action():
+            with busy:
+                time.sleep(0.5)
+                finished.append(time.monotonic())
+        worker = threading.Thread(target=action)
+        worker.start()
+        time.sleep(0.1)  # the action holds `busy` now
+    closed = time.monotonic()
+    worker.join()
+    assert finished and finished[0] <= closed

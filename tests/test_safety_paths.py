@@ -178,5 +178,15 @@ def test_evaluate_keeps_its_cache_out_of_labelled(tmp_path, cli, fake, spelling)
     cache = spellings(tmp_path, src)[spelling]
     before = tree_state(tmp_path)
     refused(cli("evaluate", src, "--cache", cache, "--json"), "--cache",
-            "must not be LABELLED itself")
+            "must not be LABELLED or a folder that holds it")
+    assert fake.calls == 0 and tree_state(tmp_path) == before
+
+
+def test_evaluate_keeps_its_cache_from_around_labelled(tmp_path, cli, fake):
+    """A cache folder holding LABELLED would make every later `sort LABELLED` refuse it as
+    lying inside an output folder."""
+    src = labelled_album(tmp_path)
+    before = tree_state(tmp_path)
+    refused(cli("evaluate", src, "--cache", tmp_path, "--json"), "--cache",
+            "must not be LABELLED or a folder that holds it")
     assert fake.calls == 0 and tree_state(tmp_path) == before

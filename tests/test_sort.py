@@ -341,8 +341,8 @@ def test_the_chart_shows_the_biggest_people_and_counts_the_rest(capsys):
     from photokosh.cli.common import stdout_console
     from photokosh.cli.render import CHART_ROWS, summary_and_chart
 
-    people = [{"id": f"person_{i:03d}", "name": None, "photo_count": 1 + i % 7}
-              for i in range(1, 101)]
+    people = [{"id": f"person_{i:03d}", "name": None, "photo_count": 1 + i % 7,
+               "doubtful": i == 99} for i in range(1, 101)]  # person_099: 2 photos
     summary = {"photos": 400, "faces": 400, "people": 100, "unknown_photos": 0,
                "no_face_photos": 0, "errors": 0, "seconds": 1.0}
     summary_and_chart({"summary": summary, "people": people, "output": "OUT"}, stdout_console())
@@ -350,7 +350,8 @@ def test_the_chart_shows_the_biggest_people_and_counts_the_rest(capsys):
     shown = [line.split()[0] for line in out.splitlines() if "█" in line]
     assert len(shown) == CHART_ROWS
     assert all(p["photo_count"] == 7 for p in people if p["id"] in shown[:14])
-    assert f"and {100 - CHART_ROWS} more people" in out
+    assert f"and {100 - CHART_ROWS} more people with fewer photos, 1 of them marked (check)" \
+        in out
 
 
 def test_a_piped_people_table_keeps_each_person_on_one_line(capsys):

@@ -109,3 +109,7 @@ def running(out: Path, port: int = 0) -> Iterator[Running]:
             yield Running(app, server)
         finally:
             server.server_close()
+            # an action still running (its thread holds `busy`) ends before the lock goes:
+            # stopped mid-action, OUT's folders would wait for the next sort to follow
+            with context_of(app).busy:
+                pass

@@ -65,7 +65,7 @@ def summary_and_chart(report: dict, console: Console, width: int = 40) -> None:
     rows = [(p["name"] or p["id"], p["photo_count"], p.get("doubtful", False))
             for p in report["people"]]
     rows.sort(key=lambda row: -row[1])  # stable: ties keep the report's order
-    more = len(rows) - CHART_ROWS
+    more, hidden_checks = len(rows) - CHART_ROWS, sum(d for _, _, d in rows[CHART_ROWS:])
     rows = rows[:CHART_ROWS]
     if s["unknown_photos"]:
         rows.append(("unknown", s["unknown_photos"], False))
@@ -84,8 +84,9 @@ def summary_and_chart(report: dict, console: Console, width: int = 40) -> None:
         table.add_row(name, str(count), bar)
     console.print(table)
     if more > 0:
-        console.print(f"and {more:,} more people, with fewer photos: `photokosh people OUT` "
-                      "lists everyone", markup=False)
+        checks = f", {hidden_checks:,} of them marked {CHECK}" if hidden_checks else ""
+        console.print(f"and {counted(more, 'more person', 'more people')} with fewer photos"
+                      f"{checks}: `photokosh people OUT` lists everyone", markup=False)
 
 
 def skipped_warning(skipped: int, report_file: Path, console: Console) -> None:
