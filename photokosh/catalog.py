@@ -8,6 +8,7 @@ centre first); faces of forgotten people stay as boxes, belonging to nobody.
 
 from __future__ import annotations
 
+import sqlite3
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -18,10 +19,11 @@ import numpy as np
 
 from .constraints import from_corrections
 from .doubt import halves_keep_apart, looks_like_two, split_ratio
-from .errors import NoState, PhotokoshError
+from .errors import NoState, PhotokoshError, PlacesError
 from .groups import person_cohesion, to_centre
 from .identify import unrecognisable
 from .names import unique_folders
+from .places import within
 from .records import StoredFace
 from .state import State, open_state
 
@@ -108,6 +110,25 @@ def load_catalog(out: Path) -> Catalog:
     with open_state(out, lock=False) as state:
         last = last_run(state, out)
         return read_catalog(state, Path(last["source"]), out, last["run"])
+
+
+def check_holds_no_photos(out: Path) -> None:
+    """Refuse (PlacesError) an OUT whose last run's PHOTOS lies inside it, sorted before
+    places.check_places refused that: a command changing it would write among the photos
+    (refresh_output refuses too, but only after the change is in the state). Read-only."""
+    out = Path(out).resolve()
+    try:
+        state = State.reader(out)
+        if state is None:
+            return
+        with closing(state):
+            last = state.get_meta("last_run")
+    except sqlite3.Error:
+        return  # a damaged state: the command itself says so
+    if last and within(Path(last["source"]), out):
+        raise PlacesError("OUT", "OUT", f"holds its photo folder ({last['source']}), from a "
+                          "sort made before that was refused: sort PHOTOS again into an -o "
+                          "OUT outside it")
 
 
 @contextmanager

@@ -116,11 +116,14 @@ def test_an_out_holding_its_photos_is_not_written_by_later_commands(nested_out, 
     """Naming a person after the photo folder would put their folder, and its sidecars,
     in PHOTOS."""
     nest, pics = nested_out
-    before = tree_state(pics)
-    result = cli("name", nest, PERSON_1, "photos")
-    assert result.exit_code == 1, (result.stdout, result.stderr)
-    assert "must not hold the photo folder" in result.stderr and result.stdout == ""
-    assert tree_state(pics) == before
+    before, state = tree_state(pics), tree_state(nest / ".photokosh")
+    for command in (("name", nest, PERSON_1, "photos"), ("forget", nest, PERSON_1, "--yes")):
+        result = cli(*command)
+        assert result.exit_code == 1, (result.stdout, result.stderr)
+        assert "holds its photo folder" in result.stderr and result.stdout == ""
+        # refused before the change: the state is as it was (forget could not be undone)
+        assert tree_state(pics) == before and tree_state(nest / ".photokosh") == state
+    assert cli("people", nest, "--json").exit_code == 1
 
 
 def test_the_review_app_refuses_an_out_holding_its_photos(nested_out):

@@ -200,8 +200,21 @@ class _ConsoleHandler(logging.Handler):
             self.handleError(record)
 
 
+def _changeable_out(ctx, param, out: Path) -> Path:
+    """OUT, unless it holds its own PHOTOS (sorted before that was refused): refused before
+    a command changes anything in it."""
+    from ..catalog import check_holds_no_photos
+
+    try:
+        check_holds_no_photos(out)
+    except PhotokoshError as exc:
+        raise click.ClickException(str(exc)) from exc
+    return out
+
+
 out_argument = click.argument(
-    "out", type=click.Path(exists=True, file_okay=False, path_type=Path))
+    "out", type=click.Path(exists=True, file_okay=False, path_type=Path),
+    callback=_changeable_out)
 
 
 def json_option(help: str):
