@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from fakes import PALETTE
@@ -32,15 +34,18 @@ def _image_data(jpeg: bytes) -> bytes:
     return jpeg[jpeg.index(b"\xff\xda"):jpeg.index(b"\xff\xd9") + 2]
 
 
+def _exported(tmp_path, cli, *flags) -> tuple[Path, Path]:
+    """(PHOTOS, DEST): a photo with GPS sorted, and its person exported with `flags`."""
+    src, out, dest = tmp_path / "photos", tmp_path / "out", tmp_path / "dest"
+    _gps_photo(src / "gps.jpg")
+    assert cli("sort", src, "-o", out).exit_code == 0
+    assert cli("export", out, "1", dest, *flags).exit_code == 0
+    return src, dest
+
+
 @pytest.mark.parametrize("keep_date", [False, True])
 def test_export_strips_gps_and_metadata_without_re_encoding(tmp_path, cli, keep_date):
-    src = tmp_path / "photos"
-    _gps_photo(src / "gps.jpg")
-    out = tmp_path / "out"
-    assert cli("sort", src, "-o", out).exit_code == 0
-    dest = tmp_path / "dest"
-    args = ["export", out, "1", dest] + (["--keep-date"] if keep_date else [])
-    assert cli(*args).exit_code == 0
+    src, dest = _exported(tmp_path, cli, *(["--keep-date"] if keep_date else []))
     copy_bytes = (dest / "gps.jpg").read_bytes()
     assert _image_data(copy_bytes) == _image_data((src / "gps.jpg").read_bytes())  # lossless
     with Image.open(dest / "gps.jpg") as copy:
@@ -56,13 +61,7 @@ def test_export_strips_gps_and_metadata_without_re_encoding(tmp_path, cli, keep_
 
 @pytest.mark.parametrize("keep_date", [False, True])
 def test_a_blurred_copy_is_turned_upright_and_keeps_no_metadata(tmp_path, cli, keep_date):
-    src = tmp_path / "photos"
-    _gps_photo(src / "gps.jpg")
-    out = tmp_path / "out"
-    assert cli("sort", src, "-o", out).exit_code == 0
-    dest = tmp_path / "dest"
-    args = ["export", out, "1", dest, "--blur-all"] + (["--keep-date"] if keep_date else [])
-    assert cli(*args).exit_code == 0
+    _, dest = _exported(tmp_path, cli, "--blur-all", *(["--keep-date"] if keep_date else []))
     with Image.open(dest / "gps.jpg") as copy:
         exif = copy.getexif()
         assert copy.size == (240, 160)  # turned upright: no orientation tag needed
