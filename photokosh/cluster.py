@@ -143,13 +143,15 @@ def _split(x, units, evidence: Evidence, fixed: int = 0) -> np.ndarray:
     """`units` with each group whose two halves (doubt.halves, the cut `photokosh split`
     makes) keep to themselves (the mixing test) split, again and again; groups below
     `fixed` (existing people) stay. Returns labels 0..k-1."""
+    if not evidence.mixing:
+        return np.unique(units, return_inverse=True)[1].ravel()
     units = units.copy()
     order = np.argsort(units, kind="stable")
     start = np.searchsorted(units[order], np.arange(int(units.max(initial=-1)) + 2))
     todo = [order[start[u]:start[u + 1]] for u in range(fixed, len(start) - 1)
             if start[u + 1] - start[u] >= 2 * evidence.mixing_size]
     label = len(start) - 1  # the next new group's
-    while todo and evidence.mixing:
+    while todo:
         faces = todo.pop()
         half = halves(x[faces]) == 1
         a, b = faces[~half], faces[half]

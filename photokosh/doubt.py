@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .evidence import Evidence
 from .groups import GroupStats
 
 SPLIT_RATIO = 1.2  # cross-half RMS distance / within-half RMS distance
@@ -68,8 +69,6 @@ def halves_keep_apart(x: np.ndarray) -> bool:
     that a half can keep to itself). The ratio alone also flags one person photographed in
     two settings (the demo's Obama, 1.26 over 12 photos), whose halves mix (0.70); Hu and
     Wen's do not (0.36 over 22 photos, 0.17 over 28)."""
-    from .evidence import Evidence
-
     x = np.asarray(x, dtype=np.float64)
     if len(x) > _SAMPLE:
         x = x[np.linspace(0, len(x) - 1, _SAMPLE).astype(np.int64)]
